@@ -1,0 +1,106 @@
+"""Live capture from a console's USB multitrack interface through sounddevice.
+
+The PortAudio callback only copies the block into a bounded queue (dropping, and counting, when
+the engine falls behind); the engine's thread re-chunks blocks into 50 ms hops.
+"""
+
+from __future__ import annotations
+
+import queue
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from bridge.config import SAMPLE_RATE
+from bridge.devices import AudioBackendError, find_device, sounddevice
+from bridge.sources import SourceError
+
+
+class CaptureSource:
+    """An AudioSource reading `channels` (0-based) of an input device at 48 kHz."""
+
+    def __init__(
+        self,
+        device: str | int,
+        channels: Sequence[int],
+        *,
+        sample_rate: int = SAMPLE_RATE,
+        blocksize: int = 256,
+        names: list[str] | None = None,
+        queue_blocks: int = 256,
+        timeout_s: float = 2.0,
+    ) -> None:
+        self._sd = sounddevice()
+        self.device = find_device(device, kind="input")
+        self.channels = list(channels)
+        need = max(self.channels) + 1
+        if need > self.device.max_inputs:
+            raise AudioBackendError(
+                f"channel-count mismatch: channel {need} requested but {self.device.name!r} has "
+                f"{self.device.max_inputs} inputs"
+            )
+        try:
+            self._sd.check_input_settings(
+                device=self.device.index, channels=need, samplerate=sample_rate
+            )
+        except Exception as exc:
+            raise AudioBackendError(
+                f"{self.device.name!r} cannot capture {need} channels at {sample_rate} Hz "
+                f"(its default rate is {self.device.default_rate:.0f} Hz): {exc}"
+            ) from exc
+        self.sample_rate = sample_rate
+        self.names = names or [f"Ch {c + 1}" for c in self.channels]
+        if len(self.names) != len(self.channels):
+            raise ValueError(f"{len(self.names)} names for {len(self.channels)} channels")
+        self.blocksize = blocksize
+        self.timeout_s = timeout_s
+        self._q: queue.Queue[np.ndarray] = queue.Queue(maxsize=queue_blocks)
+        self._counts = {"overflows": 0, "underflows": 0, "dropped_blocks": 0}
+        self._cols = np.array(self.channels)
+        self._stream: Any = self._sd.InputStream(
+            device=self.device.index,
+            channels=need,
+            samplerate=sample_rate,
+            blocksize=blocksize,
+            dtype="float32",
+            callback=self._callback,
+        )
+
+    @property
+    def n_channels(self) -> int:
+        return len(self.channels)
+
+    def _callback(self, indata: np.ndarray, frames: int, time: Any, status: Any) -> None:
+        if status.input_overflow:
+            self._counts["overflows"] += 1
+        if status.input_underflow:
+            self._counts["underflows"] += 1
+        try:
+            self._q.put_nowait(indata.copy())
+        except queue.Full:
+            self._counts["dropped_blocks"] += 1
+
+    def stats(self) -> dict[str, int]:
+        return dict(self._counts)
+
+    def hops(self, hop_samples: int) -> Iterator[np.ndarray]:
+        buf = np.zeros((self.n_channels, 0), dtype=np.float32)
+        self._stream.start()
+        try:
+            while True:
+                try:
+                    block = self._q.get(timeout=self.timeout_s)
+                except queue.Empty:
+                    raise SourceError(
+                        f"no audio from {self.device.name!r} for {self.timeout_s:.1f} s"
+                    ) from None
+                buf = np.concatenate([buf, block[:, self._cols].T], axis=1)
+                while buf.shape[1] >= hop_samples:
+                    yield buf[:, :hop_samples]
+                    buf = buf[:, hop_samples:]
+        finally:
+            self._stream.stop()
+
+    def close(self) -> None:
+        self._stream.close()

@@ -1,0 +1,282 @@
+"""What each `ailive` verb does. Heavy imports stay inside the functions so `--help` is quick."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from collections.abc import Callable
+
+from bridge.cli import CliError, print_json
+from bridge.engine import HopSnapshot
+from bridge.show import Show
+from models.gainsource import GainSource
+from models.song import Song
+
+log = logging.getLogger("ailive")
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    from bridge.devices import AudioBackendError, as_dict, describe, list_devices
+
+    try:
+        devices = list_devices()
+    except AudioBackendError as exc:
+        print(str(exc))
+        return 0 if not args.json else _json_empty(str(exc))
+    if args.json:
+        print_json([as_dict(d) for d in devices])
+    else:
+        print(describe(devices))
+    return 0
+
+
+def _json_empty(message: str) -> int:
+    print_json({"devices": [], "error": message})
+    return 0
+
+
+def _load_song(folder: Path) -> Song:
+    from models.song import SongError, load_song
+
+    if not folder.exists():
+        raise CliError(f"{folder}: no such folder")
+    try:
+        return load_song(folder)
+    except SongError as exc:
+        raise CliError(str(exc)) from exc
+
+
+def _gain_source(name: str | None) -> GainSource:
+    from models.gainsource import make_gain_source
+
+    try:
+        return make_gain_source(name)
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+
+
+def _progress_printer(show: Show, every_s: float = 2.0) -> Callable[[HopSnapshot], None]:
+    """A listener that logs a compact line of sent gains every `every_s` of audio."""
+    names = [n[:6] for n in show.names]
+    hops_per_line = max(1, round(every_s / show.engine.hop_s))
+
+    def on_hop(snap: HopSnapshot) -> None:
+        if (snap.index + 1) % hops_per_line:
+            return
+        gains = "  ".join(f"{n} {g:+5.1f}" for n, g in zip(names, snap.sent_db, strict=False))
+        log.info("t=%6.2fs  %s  [%.2f ms/hop, %d misses]", snap.t, gains, snap.compute_ms,
+                 snap.misses)
+
+    return on_hop
+
+
+def _run_show(show: Show, *, headless: bool, exit_when_done: bool) -> None:
+    use_tui = not headless and sys.stdout.isatty() and sys.stdin.isatty()
+    if use_tui:
+        from bridge.tui.app import make_app
+
+        make_app(show, exit_when_done=exit_when_done).run()
+        show.stop()
+        show.done.wait(2.0)
+    else:
+        show.add_listener(_progress_printer(show))
+        try:
+            show.run()
+        except KeyboardInterrupt:
+            show.stop()
+            log.warning("interrupted: writing what was mixed so far")
+
+
+def _finish(show: Show) -> None:
+    outputs = show.write_outputs()
+    show.close()
+    for label, path in (("mix", outputs.mix_wav), ("gains", outputs.gains_csv),
+                        ("summary", outputs.summary_json)):
+        if path is not None:
+            print(f"{label:>8}: {path}")
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from bridge.outputs.x32 import X32Client
+    from bridge.sources import FileSource
+    from bridge.virtual_console import VirtualConsole
+
+    gain_source = _gain_source(args.gain_source)
+    song = _load_song(args.song)
+    source = FileSource(song, realtime=not args.fast, seconds=args.seconds)
+    n = source.n_channels
+    if n > 32:
+        raise CliError(f"the virtual X32 has 32 channels; this song has {n}")
+    console = VirtualConsole(port=args.console_port, channels=32,
+                             names=[name[:12] for name in song.names])
+    try:
+        console.start()
+    except OSError as exc:
+        raise CliError(f"cannot open the virtual console on UDP port {args.console_port}: "
+                       f"{exc.strerror}", exit_code=1) from exc
+    host, port = console.address
+    log.info("virtual X32 console listening on %s:%d", host, port)
+    client = X32Client(host, port, channels=list(range(1, n + 1)))
+    try:
+        client.connect()
+    except ConnectionError as exc:
+        console.stop()
+        raise CliError(str(exc), exit_code=1) from exc
+    names = [nm or fallback for nm, fallback in zip(client.names, song.names, strict=False)]
+    title = str(song.meta.extra.get("title", args.song.name))
+    show = Show(source, gain_source, sinks=[client], out_dir=args.out, names=names,
+                title=f"demo: {title}")
+    client.on_human_move = show.engine.human_move
+    log.info("mixing %d channels of %r with %s (%s)", n, title, gain_source.name,
+             "as fast as possible" if args.fast else "real time")
+    try:
+        _run_show(show, headless=args.headless, exit_when_done=args.seconds is not None)
+        _finish(show)
+        faders = [console.fader_db(ch) for ch in range(1, n + 1)]
+        print("  faders: " + "  ".join(f"{nm[:8]} {db:+.1f}" for nm, db in
+                                       zip(names, faders, strict=True)))
+    finally:
+        console.stop()
+    return 0
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from bridge.sources import FileSource
+
+    gain_source = _gain_source(args.gain_source)
+    song = _load_song(args.folder)
+    out: Path = args.out
+    if out.suffix.lower() not in (".wav", ".flac"):
+        raise CliError(f"--out {out}: give a .wav or .flac file name")
+    source = FileSource(song, realtime=False, seconds=args.seconds)
+    show = Show(source, gain_source, out_dir=None, title=args.folder.name)
+    stats = show.run()
+    assert show.recorder is not None
+    show.recorder.write(out)
+    gains = args.gains or out.with_suffix(".gains.csv")
+    show.automation.write_csv(gains)
+    show.close()
+    print(f"     mix: {out}\n   gains: {gains}")
+    print(f"  {stats.hops} hops, compute p50 {stats.percentile_ms(50):.2f} ms, "
+          f"p99 {stats.percentile_ms(99):.2f} ms per 50 ms hop")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bridge.capture import CaptureSource
+    from bridge.channels import parse_channels
+    from bridge.devices import AudioBackendError
+    from bridge.outputs.base import GainSink
+    from bridge.profiles import ProfileError, find_profile
+
+    try:
+        profile = find_profile(args.profile)
+    except ProfileError as exc:
+        raise CliError(str(exc)) from exc
+    if args.channels:
+        try:
+            channels = parse_channels(args.channels)
+        except ValueError as exc:
+            raise CliError(str(exc)) from exc
+    else:
+        channels = [c.capture - 1 for c in profile.channels]
+    strips = {c.capture - 1: c for c in profile.channels}
+    missing = [c + 1 for c in channels if c not in strips]
+    if missing and not args.no_console:
+        raise CliError(f"capture channels {missing} are not in profile {profile.name!r}")
+    gain_source = _gain_source(args.gain_source)
+    names = [strips[c].name if c in strips and strips[c].name else f"Ch {c + 1}"
+             for c in channels]
+    try:
+        source = CaptureSource(args.device, channels, names=names)
+    except (AudioBackendError, ValueError) as exc:
+        raise CliError(str(exc), exit_code=1) from exc
+    sinks: list[GainSink] = []
+    client = None
+    if not args.no_console:
+        if profile.output not in ("x32", "xair"):
+            raise CliError(f"profile {profile.name!r}: output {profile.output!r} is not "
+                           "implemented yet; x32 and xair are", exit_code=1)
+        from bridge.outputs.x32 import X32Client
+
+        host = args.host or profile.host
+        port = args.port or profile.port
+        client = X32Client(host, port, channels=[strips[c].strip for c in channels])
+        try:
+            client.connect()
+        except ConnectionError as exc:
+            source.close()
+            raise CliError(str(exc), exit_code=1) from exc
+        names = [nm or fallback for nm, fallback in zip(client.names, names, strict=False)]
+        sinks.append(client)
+    show = Show(source, gain_source, sinks=sinks, out_dir=args.out, names=names,
+                title=f"live: {profile.name}")
+    if client is not None:
+        client.on_human_move = show.engine.human_move
+    for i, c in enumerate(channels):
+        if c in strips:
+            m = strips[c]
+            st = show.engine.safety.channels[i]
+            st.floor_db, st.ceiling_db, st.offset_db = m.floor_db, m.ceiling_db, m.offset_db
+            if m.protected:
+                from bridge.safety import ChannelState
+
+                st.state = ChannelState.PROTECTED
+    if args.seconds:
+        import threading
+
+        threading.Timer(args.seconds, show.stop).start()
+    _run_show(show, headless=args.headless, exit_when_done=args.seconds is not None)
+    _finish(show)
+    return 0
+
+
+def cmd_profiles(args: argparse.Namespace) -> int:
+    from bridge.profiles import ProfileError, discover, find_profile, load_profile
+
+    if args.action == "list":
+        good, bad = discover()
+        for p in good:
+            print(f"{p.path.stem:<20} {p.output:<7} {len(p.channels):>3} ch  {p.description}")
+        for err in bad:
+            print(f"BAD  {err}")
+        if not good and not bad:
+            print("no profiles found")
+        return 0
+    if args.action == "show":
+        try:
+            p = find_profile(args.name)
+        except ProfileError as exc:
+            raise CliError(str(exc)) from exc
+        print(f"{p.name}  ({p.path})\n  {p.description}\n  output {p.output}  "
+              f"{p.host}:{p.port}{'  midi ' + p.midi_port if p.midi_port else ''}  "
+              f"max {p.max_rate_hz:g} sets/s per fader")
+        print("  capture -> strip  name          floor  ceiling  offset  protected")
+        for c in p.channels:
+            print(f"  {c.capture:>7} -> {c.strip:<5} {c.name:<12} {c.floor_db:>6.1f} "
+                  f"{c.ceiling_db:>8.1f} {c.offset_db:>7.1f}  {'yes' if c.protected else ''}")
+        return 0
+    failed = 0
+    for path in args.files:
+        try:
+            p = load_profile(path)
+        except ProfileError as exc:
+            print(f"BAD  {exc}")
+            failed += 1
+        else:
+            print(f"ok   {path}: {p.name}, {p.output}, {len(p.channels)} channels")
+    return 2 if failed else 0
+
+
+def cmd_console(args: argparse.Namespace) -> int:
+    from bridge.virtual_console import main as console_main
+
+    argv = ["--host", args.host, "--port", str(args.port), "--channels", str(args.channels)]
+    argv += ["-v"] * args.verbose
+    return console_main(argv)
+
+
+__all__ = ["cmd_console", "cmd_demo", "cmd_devices", "cmd_profiles", "cmd_render", "cmd_run"]

@@ -1,0 +1,187 @@
+"""The real-time engine: hop scheduling, zero-latency gain application, safety, sinks.
+
+Every 50 ms hop t: the gains decided from hop t-1 are applied to hop t (direct mix), meters are
+taken, the gain source predicts from hop t, the safety stage bounds the result, and the sinks get
+it stamped with the start of hop t+1: the gain predicted from frame t is applied to frame t+1.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bridge.config import HOP_SAMPLES
+from bridge.mixdown import DirectMixer, MixRecorder
+from bridge.outputs.base import GainSink
+from bridge.safety import ChannelState, SafetyStage
+from bridge.sources import AudioSource, SourceError
+from models.gainsource import GainSource, InputAudioError
+
+log = logging.getLogger(__name__)
+
+_FLOOR_DB = -120.0
+
+
+@dataclass
+class HopSnapshot:
+    """What happened on one hop: the TUI and logs read these (latest wins)."""
+
+    index: int
+    t: float
+    peak_db: np.ndarray
+    rms_db: np.ndarray
+    model_db: np.ndarray
+    sent_db: np.ndarray
+    compute_ms: float
+    misses: int
+    faults: int
+    last_fault: str
+    mode: str
+    states: list[str]
+    source_stats: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class EngineStats:
+    hops: int = 0
+    misses: int = 0
+    faults: int = 0
+    sink_errors: int = 0
+    compute_ms: list[float] = field(default_factory=list)
+    stopped_by: str = "end of source"
+
+    def percentile_ms(self, q: float) -> float:
+        return float(np.percentile(self.compute_ms, q)) if self.compute_ms else 0.0
+
+
+def _level_db(x: np.ndarray) -> np.ndarray:
+    return np.maximum(20 * np.log10(np.maximum(x, 1e-12)), _FLOOR_DB)
+
+
+class Engine:
+    """Runs a source through a gain source into the safety stage and the sinks.
+
+    Args:
+        deadline_s: compute budget per hop; a prediction that takes longer is discarded and the
+            previous gains are held (counted as a deadline miss).
+        mixer: when given, the direct mode: the gains are applied to the audio into `recorder`.
+    """
+
+    def __init__(
+        self,
+        source: AudioSource,
+        gain_source: GainSource,
+        sinks: Sequence[GainSink] = (),
+        *,
+        hop_samples: int = HOP_SAMPLES,
+        deadline_s: float | None = None,
+        recorder: MixRecorder | None = None,
+        on_hop: Callable[[HopSnapshot], None] | None = None,
+    ) -> None:
+        self.source = source
+        self.gain_source = gain_source
+        self.sinks = list(sinks)
+        self.hop_samples = hop_samples
+        self.hop_s = hop_samples / source.sample_rate
+        self.deadline_s = self.hop_s if deadline_s is None else deadline_s
+        self.recorder = recorder
+        self.on_hop = on_hop
+        self.n = source.n_channels
+        self.safety = SafetyStage(self.n, self.hop_s)
+        self.mixer = DirectMixer(self.n) if recorder is not None else None
+        self.stats = EngineStats()
+        self._stop = threading.Event()
+        self.latest: HopSnapshot | None = None
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def human_move(self, ch: int, db: float) -> None:
+        """An output saw a person move channel `ch`'s fader: that channel is theirs now."""
+        log.info("human override on channel %d at %.1f dB", ch + 1, db)
+        self.safety.set_state(ch, ChannelState.HUMAN, db)
+
+    def run(self) -> EngineStats:
+        self.gain_source.reset(self.n, self.source.sample_rate)
+        applied = self.safety.current_db
+        model_db = np.zeros(self.n)
+        try:
+            for k, hop in enumerate(self.source.hops(self.hop_samples)):
+                if self._stop.is_set():
+                    self.stats.stopped_by = "stop requested"
+                    break
+                applied, model_db = self._hop(k, hop, applied, model_db)
+        except SourceError as exc:
+            # Capture lost: the faders stay where they were last sent.
+            self.safety.fault(f"capture lost: {exc}")
+            self.stats.faults += 1
+            self.stats.stopped_by = f"capture lost: {exc}"
+            log.error("capture lost, faders frozen: %s", exc)
+        return self.stats
+
+    def _hop(
+        self, k: int, hop: np.ndarray, applied: np.ndarray, model_db: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if hop.shape != (self.n, self.hop_samples):
+            raise SourceError(f"source gave a hop of shape {hop.shape}, expected "
+                              f"({self.n}, {self.hop_samples})")
+        finite = np.isfinite(hop)
+        clean = hop if finite.all() else np.where(finite, hop, 0.0)
+        if self.mixer is not None and self.recorder is not None:
+            # Zero latency: this hop gets the gains decided before it arrived.
+            self.recorder.add(self.mixer.process(clean, applied))
+        peak_db = _level_db(np.max(np.abs(clean), axis=1))
+        rms_db = _level_db(np.sqrt(np.mean(clean.astype(np.float64) ** 2, axis=1)))
+
+        t0 = time.perf_counter()
+        try:
+            model_db = self.gain_source.step(hop)
+            compute_s = time.perf_counter() - t0
+            if compute_s > self.deadline_s:
+                self.stats.misses += 1
+                out = applied
+            else:
+                report = self.safety.process(model_db)
+                if report.faulted:
+                    self.stats.faults += 1
+                    log.warning("safety fault, faders held: %s", report.fault)
+                out = report.out_db
+        except (InputAudioError, ArithmeticError, RuntimeError, ValueError) as exc:
+            compute_s = time.perf_counter() - t0
+            out = self.safety.fault(f"{type(exc).__name__}: {exc}").out_db
+            self.stats.faults += 1
+            log.warning("gain source failed, faders held: %s", exc)
+        self.stats.compute_ms.append(compute_s * 1000)
+        self.stats.hops += 1
+
+        t_next = (k + 1) * self.hop_s
+        for sink in self.sinks:
+            try:
+                sink.send(out, t_next)
+            except OSError as exc:
+                self.stats.sink_errors += 1
+                log.warning("output %s failed: %s", sink.name, exc)
+        snap = HopSnapshot(
+            index=k,
+            t=t_next,
+            peak_db=peak_db,
+            rms_db=rms_db,
+            model_db=np.asarray(model_db, dtype=np.float64),
+            sent_db=out,
+            compute_ms=compute_s * 1000,
+            misses=self.stats.misses,
+            faults=self.stats.faults,
+            last_fault=self.safety.last_fault,
+            mode=self.safety.mode.value,
+            states=[c.state.value for c in self.safety.channels],
+            source_stats=self.source.stats(),
+        )
+        self.latest = snap
+        if self.on_hop is not None:
+            self.on_hop(snap)
+        return out, model_db

@@ -1,0 +1,199 @@
+"""Console mapping profiles (`mappings/*.toml`): data, validated on load with errors that say
+which file, which field and what is allowed. One bad profile never stops the others."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bridge.channels import parse_channels
+from bridge.config import MAPPINGS_DIR, SAFETY, USER_MAPPINGS_DIR, X32_PORT, XAIR_PORT
+
+OUTPUT_KINDS = ("x32", "xair", "reaper", "mackie", "cc")
+"""x32: X32/M32 OSC; xair: X-Air/MR OSC; reaper: REAPER OSC; mackie: Mackie Control; cc: MIDI CC."""
+
+DEFAULT_PORTS = {"x32": X32_PORT, "xair": XAIR_PORT, "reaper": 8000}
+
+
+class ProfileError(ValueError):
+    """A profile that cannot be used: `str()` names the file, the field and what is allowed."""
+
+    def __init__(self, path: Path | str, fld: str, message: str) -> None:
+        super().__init__(f"{path}: {fld}: {message}")
+        self.path = Path(path)
+        self.field = fld
+
+
+@dataclass
+class ChannelMap:
+    """One capture channel and where its gain goes."""
+
+    capture: int
+    """Capture channel, 1-based (the console's USB send)."""
+    strip: int
+    """Console channel / DAW track / surface strip, 1-based."""
+    name: str = ""
+    floor_db: float = SAFETY.floor_db
+    ceiling_db: float = SAFETY.ceiling_db
+    offset_db: float = 0.0
+    protected: bool = False
+    """Never touched by the model (talkback, playback)."""
+
+
+@dataclass
+class Profile:
+    name: str
+    output: str
+    """One of OUTPUT_KINDS."""
+    path: Path
+    host: str = "127.0.0.1"
+    port: int = 0
+    midi_port: str = ""
+    description: str = ""
+    max_rate_hz: float = 20.0
+    """At most this many sets per fader per second."""
+    channels: list[ChannelMap] = field(default_factory=list)
+
+
+_TOP_KEYS = {"name", "description", "output", "host", "port", "midi_port", "max_rate_hz",
+             "channels", "defaults"}
+_CH_KEYS = {"capture", "strip", "name", "floor_db", "ceiling_db", "offset_db", "protected"}
+
+
+def _num(path: Path, fld: str, value: Any, lo: float, hi: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ProfileError(path, fld, f"must be a number from {lo} to {hi}, got {value!r}")
+    if not lo <= value <= hi:
+        raise ProfileError(path, fld, f"must be from {lo} to {hi}, got {value}")
+    return float(value)
+
+
+def _int(path: Path, fld: str, value: Any, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ProfileError(path, fld, f"must be a whole number from {lo} to {hi}, got {value!r}")
+    if not lo <= value <= hi:
+        raise ProfileError(path, fld, f"must be from {lo} to {hi}, got {value}")
+    return value
+
+
+def parse_profile(data: dict[str, Any], path: Path) -> Profile:
+    unknown = set(data) - _TOP_KEYS
+    if unknown:
+        raise ProfileError(path, sorted(unknown)[0], f"unknown field; allowed: {sorted(_TOP_KEYS)}")
+    output = data.get("output")
+    if output not in OUTPUT_KINDS:
+        raise ProfileError(path, "output", f"must be one of {list(OUTPUT_KINDS)}, got {output!r}")
+    name = data.get("name", path.stem)
+    if not isinstance(name, str) or not name:
+        raise ProfileError(path, "name", "must be a non-empty string")
+    port = _int(path, "port", data.get("port", DEFAULT_PORTS.get(output, 0)), 0, 65535)
+    prof = Profile(
+        name=name,
+        output=output,
+        path=path,
+        host=str(data.get("host", "127.0.0.1")),
+        port=port,
+        midi_port=str(data.get("midi_port", "")),
+        description=str(data.get("description", "")),
+        max_rate_hz=_num(path, "max_rate_hz", data.get("max_rate_hz", 20.0), 0.1, 100.0),
+    )
+    defaults = data.get("defaults", {})
+    if not isinstance(defaults, dict):
+        raise ProfileError(path, "defaults", "must be a table of per-channel defaults")
+    raw_channels = data.get("channels")
+    if isinstance(raw_channels, str):
+        # Shorthand: channels = "1-32" maps capture N to strip N.
+        try:
+            raw_channels = [{"capture": c + 1} for c in parse_channels(raw_channels)]
+        except ValueError as exc:
+            raise ProfileError(path, "channels", str(exc)) from None
+    if not isinstance(raw_channels, list) or not raw_channels:
+        raise ProfileError(
+            path, "channels", 'must be a range such as "1-32" or a list of [[channels]] tables'
+        )
+    seen_capture: set[int] = set()
+    seen_strip: set[int] = set()
+    for i, raw in enumerate(raw_channels):
+        where = f"channels[{i}]"
+        if not isinstance(raw, dict):
+            raise ProfileError(path, where, "must be a table")
+        merged = {**defaults, **raw}
+        unknown = set(merged) - _CH_KEYS
+        if unknown:
+            raise ProfileError(path, f"{where}.{sorted(unknown)[0]}",
+                               f"unknown field; allowed: {sorted(_CH_KEYS)}")
+        if "capture" not in merged:
+            raise ProfileError(path, f"{where}.capture", "missing (1-based capture channel)")
+        cap = _int(path, f"{where}.capture", merged["capture"], 1, 64)
+        strip = _int(path, f"{where}.strip", merged.get("strip", cap), 1, 64)
+        if cap in seen_capture:
+            raise ProfileError(path, f"{where}.capture", f"capture channel {cap} mapped twice")
+        if strip in seen_strip:
+            raise ProfileError(path, f"{where}.strip", f"strip {strip} mapped twice")
+        seen_capture.add(cap)
+        seen_strip.add(strip)
+        floor = _num(path, f"{where}.floor_db", merged.get("floor_db", SAFETY.floor_db), -90, 10)
+        ceil = _num(path, f"{where}.ceiling_db", merged.get("ceiling_db", SAFETY.ceiling_db),
+                    -90, 10)
+        if floor > ceil:
+            raise ProfileError(path, f"{where}.floor_db", f"floor {floor} is above ceiling {ceil}")
+        protected = merged.get("protected", False)
+        if not isinstance(protected, bool):
+            raise ProfileError(path, f"{where}.protected", "must be true or false")
+        prof.channels.append(
+            ChannelMap(
+                capture=cap,
+                strip=strip,
+                name=str(merged.get("name", "")),
+                floor_db=floor,
+                ceiling_db=ceil,
+                offset_db=_num(path, f"{where}.offset_db", merged.get("offset_db", 0.0), -40, 40),
+                protected=protected,
+            )
+        )
+    return prof
+
+
+def load_profile(path: str | Path) -> Profile:
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except OSError as exc:
+        raise ProfileError(path, "file", f"cannot read ({exc.strerror})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(path, "file", f"not valid TOML ({exc})") from exc
+    return parse_profile(data, path)
+
+
+def profile_dirs() -> list[Path]:
+    return [MAPPINGS_DIR, USER_MAPPINGS_DIR]
+
+
+def discover(dirs: list[Path] | None = None) -> tuple[list[Profile], list[ProfileError]]:
+    """Every profile in the shipped and user folders; bad ones are returned as errors."""
+    good: list[Profile] = []
+    bad: list[ProfileError] = []
+    for d in dirs if dirs is not None else profile_dirs():
+        if not d.is_dir():
+            continue
+        for path in sorted(d.glob("*.toml")):
+            try:
+                good.append(load_profile(path))
+            except ProfileError as exc:
+                bad.append(exc)
+    return good, bad
+
+
+def find_profile(spec: str, dirs: list[Path] | None = None) -> Profile:
+    """A profile by file path or by name/stem among the discovered ones."""
+    path = Path(spec)
+    if path.suffix == ".toml" or path.exists():
+        return load_profile(path)
+    good, _ = discover(dirs)
+    for prof in good:
+        if spec in (prof.name, prof.path.stem):
+            return prof
+    names = ", ".join(p.path.stem for p in good) or "none"
+    raise ProfileError(Path(spec), "name", f"no such profile; available: {names}")

@@ -1,0 +1,98 @@
+"""Audio sources that feed the engine one 50 ms hop at a time: files (virtual soundcheck)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Protocol
+
+import numpy as np
+
+from models.song import Song
+
+
+class SourceError(RuntimeError):
+    """Capture failed or stopped (device lost, stream error)."""
+
+
+class AudioSource(Protocol):
+    """Where hops come from. `hops()` yields (channels, hop_samples) float32 arrays."""
+
+    names: list[str]
+    sample_rate: int
+
+    @property
+    def n_channels(self) -> int: ...
+
+    def hops(self, hop_samples: int) -> Iterator[np.ndarray]: ...
+
+    def stats(self) -> dict[str, int]:
+        """Counters shown in the TUI: overflows, underflows, dropped blocks."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class FileSource:
+    """Plays a multitrack song as if a console were capturing it.
+
+    realtime=True paces hops on the wall clock (a "virtual soundcheck"); False runs as fast as
+    the engine can go (`ailive render`). `seconds` stops early; `start_s` skips in.
+    """
+
+    def __init__(
+        self,
+        song: Song,
+        *,
+        realtime: bool = True,
+        seconds: float | None = None,
+        start_s: float = 0.0,
+        loop: bool = False,
+    ) -> None:
+        self.song = song
+        self.names = song.names
+        self.sample_rate = song.sample_rate
+        self.realtime = realtime
+        self.loop = loop
+        start = int(start_s * self.sample_rate)
+        if not 0 <= start < song.audio.shape[1]:
+            raise ValueError(f"start {start_s} s is outside the song ({song.seconds:.1f} s)")
+        self._start = start
+        self._limit = None if seconds is None else int(seconds * self.sample_rate)
+        self._late = 0
+
+    @property
+    def n_channels(self) -> int:
+        return int(self.song.audio.shape[0])
+
+    def stats(self) -> dict[str, int]:
+        return {"late_hops": self._late}
+
+    def hops(self, hop_samples: int) -> Iterator[np.ndarray]:
+        audio = self.song.audio
+        total = audio.shape[1]
+        pos = self._start
+        played = 0
+        hop_s = hop_samples / self.sample_rate
+        t0 = time.perf_counter()
+        k = 0
+        while self._limit is None or played + hop_samples <= self._limit:
+            if pos + hop_samples > total:
+                if not self.loop:
+                    return
+                pos = 0
+            if self.realtime:
+                # A hop is available once its last sample would have been captured.
+                due = t0 + (k + 1) * hop_s
+                wait = due - time.perf_counter()
+                if wait > 0:
+                    time.sleep(wait)
+                elif wait < -hop_s:
+                    self._late += 1
+            yield audio[:, pos : pos + hop_samples]
+            pos += hop_samples
+            played += hop_samples
+            k += 1
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,1 @@
+"""AiLive Mixer models: gain sources (network and baselines), data, training and evaluation."""

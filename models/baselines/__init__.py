@@ -1,0 +1,1 @@
+"""Baseline gain sources: classic live automixers to compare the model against."""

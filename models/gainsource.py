@@ -1,0 +1,85 @@
+"""The interface behind every gain predictor (the network, the baselines) and a registry by name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+
+class InputAudioError(ValueError):
+    """Audio that a gain source refuses: wrong shape, rate or non-finite samples."""
+
+
+@runtime_checkable
+class GainSource(Protocol):
+    """Streams hops of multichannel audio and predicts a gain per channel for the NEXT hop.
+
+    Zero latency: the gains returned from `step(hop_t)` are applied to hop t+1, never to hop t.
+    """
+
+    name: str
+
+    def reset(self, n_channels: int, sample_rate: int) -> None:
+        """Forget all state; the next `step` gets `n_channels` rows at `sample_rate`."""
+        ...
+
+    def step(self, hop: np.ndarray) -> np.ndarray:
+        """hop: (channels, hop_samples) float32 -> gains in dB, shape (channels,)."""
+        ...
+
+
+def check_hop(hop: np.ndarray, n_channels: int) -> None:
+    """Clear errors for audio a gain source cannot use."""
+    if hop.ndim != 2:
+        raise InputAudioError(f"expected (channels, samples) audio, got shape {hop.shape}")
+    if hop.shape[0] != n_channels:
+        raise InputAudioError(
+            f"channel-count mismatch: the gain source was set up for {n_channels} channels, "
+            f"got {hop.shape[0]}"
+        )
+    if not np.isfinite(hop).all():
+        raise InputAudioError("audio contains NaN or Inf samples")
+
+
+class UnityGains:
+    """RAW baseline: every channel at 0 dB (the plain sum)."""
+
+    name = "raw"
+
+    def reset(self, n_channels: int, sample_rate: int) -> None:
+        self._n = n_channels
+
+    def step(self, hop: np.ndarray) -> np.ndarray:
+        check_hop(hop, self._n)
+        return np.zeros(self._n, dtype=np.float64)
+
+
+def _autofader() -> GainSource:
+    from models.baselines.autofader import LoudnessAutoFader
+
+    return LoudnessAutoFader()
+
+
+GAIN_SOURCES: dict[str, Callable[[], GainSource]] = {
+    "autofader": _autofader,
+    "raw": UnityGains,
+}
+"""Gain sources by name; `default_gain_source()` picks the shipped model when there is one."""
+
+
+def default_gain_source_name() -> str:
+    """The demo's choice: the trained model once its checkpoint ships, else the auto-fader."""
+    return "autofader"
+
+
+def make_gain_source(name: str | None = None) -> GainSource:
+    name = name or default_gain_source_name()
+    try:
+        factory = GAIN_SOURCES[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown gain source {name!r}; choose one of: {', '.join(sorted(GAIN_SOURCES))}"
+        ) from None
+    return factory()

@@ -1,0 +1,37 @@
+"""Shared fixtures: small synthetic songs written in the real song format."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from models.song import ChannelInfo, Song, SongMeta, save_song
+
+RATE = 48_000
+
+
+def tone_song(levels_db: list[float], seconds: float = 4.0, seed: int = 0) -> Song:
+    """Channels of band-limited noise at the given RMS levels (dBFS), plus light bleed."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * RATE)
+    rows = []
+    for level in levels_db:
+        x = rng.standard_normal(n).astype(np.float32)
+        x *= 10 ** (level / 20) / np.sqrt(np.mean(x**2))
+        rows.append(x)
+    audio = np.stack(rows)
+    bleed = 0.05 * audio.mean(axis=0, keepdims=True)
+    audio = (audio + bleed).astype(np.float32)
+    meta = SongMeta(
+        sample_rate=RATE,
+        channels=[ChannelInfo(name=f"Ch{i + 1}") for i in range(len(levels_db))],
+        seed=seed,
+    )
+    return Song(meta=meta, audio=audio, target_mix=audio.sum(axis=0))
+
+
+@pytest.fixture
+def song_dir(tmp_path: Path) -> Path:
+    return save_song(tone_song([-20.0, -30.0, -26.0, -14.0]), tmp_path / "song")

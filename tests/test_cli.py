@@ -1,0 +1,107 @@
+"""The `ailive` command line, run as a user would: a real subprocess."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from bridge.outputs.automation import read_automation_csv
+
+VERBS = ["devices", "demo", "run", "render", "profiles", "console"]
+
+
+def ailive(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bridge", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_help_lists_every_verb() -> None:
+    res = ailive("--help")
+    assert res.returncode == 0
+    for verb in VERBS:
+        assert verb in res.stdout
+
+
+@pytest.mark.parametrize("verb", [*VERBS, "profiles list", "profiles check"])
+def test_every_verb_has_help(verb: str) -> None:
+    res = ailive(*verb.split(), "--help")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.startswith("usage: ailive")
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["mixdown"], "invalid choice"),
+        (["demo", "--seconds", "-3"], "must be > 0"),
+        (["demo", "--console-port", "99999"], "port must be 0..65535"),
+        (["run"], "--device"),
+        (["render", "/no/such/song", "--out", "x.wav"], "no such folder"),
+        (["render", "somewhere"], "--out"),
+        (["demo", "--gain-source", "magic", "--headless", "--seconds", "1"], "unknown gain source"),
+        (["run", "--device", "0", "--channels", "8-1"], "bad channel range"),
+        (["profiles", "show", "no-such-profile"], "no such profile"),
+    ],
+)
+def test_bad_arguments_give_one_clear_line_and_exit_2(args: list[str], needle: str) -> None:
+    res = ailive(*args)
+    assert res.returncode == 2, (res.stdout, res.stderr)
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1, res.stderr
+    assert "error:" in lines[0] and needle in lines[0]
+
+
+def test_devices_works_without_a_sound_card() -> None:
+    res = ailive("devices")
+    assert res.returncode == 0, res.stderr
+    assert "idx" in res.stdout or "No audio devices" in res.stdout or "PortAudio" in res.stdout
+
+
+def test_render_writes_mix_and_gains(song_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "mix.wav"
+    res = ailive("render", str(song_dir), "--out", str(out), "--gain-source", "autofader")
+    assert res.returncode == 0, res.stderr
+    mix, rate = sf.read(out)
+    assert rate == 48_000 and mix.ndim == 1
+    assert len(mix) == 4 * 48_000  # 4 s song, 80 whole hops
+    names, times, gains = read_automation_csv(out.with_suffix(".gains.csv"))
+    assert names == ["Ch1", "Ch2", "Ch3", "Ch4"]
+    assert len(times) == 80 and gains.shape == (80, 4)
+    # The auto-fader brought the quiet channel (-30 dB) up relative to the loud one (-14 dB).
+    assert gains[-1, 1] > gains[-1, 3] + 3
+
+
+def test_render_rejects_a_folder_with_mixed_sample_rates(song_dir: Path, tmp_path: Path) -> None:
+    extra = song_dir / "channels" / "05_Odd.flac"
+    sf.write(extra, np.zeros(44_100 * 4, dtype=np.float32), 44_100)
+    res = ailive("render", str(song_dir), "--out", str(tmp_path / "m.wav"))
+    assert res.returncode == 2
+    assert "sample rate 44100 Hz differs" in res.stderr
+
+
+def test_profiles_list_and_check(tmp_path: Path) -> None:
+    res = ailive("profiles", "list")
+    assert res.returncode == 0
+    assert "x32" in res.stdout
+    bad = tmp_path / "bad.toml"
+    bad.write_text('output = "x32"\nport = "ten"\nchannels = "1-8"\n')
+    res = ailive("profiles", "check", str(bad))
+    assert res.returncode == 2
+    assert f"{bad}: port: must be a whole number" in res.stdout
+
+
+def test_run_with_an_unknown_device_is_a_clear_error() -> None:
+    res = ailive("run", "--device", "NoSuchInterface", "--channels", "1-2", "--headless")
+    assert res.returncode == 1
+    line = res.stderr.strip().splitlines()[-1]
+    assert "NoSuchInterface" in line or "PortAudio" in line

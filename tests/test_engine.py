@@ -1,0 +1,114 @@
+"""The engine: zero-latency order, deadline misses, faults freeze, sinks get every hop."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from bridge.engine import Engine
+from bridge.mixdown import MixRecorder
+from bridge.outputs.automation import AutomationRecorder
+from bridge.sources import FileSource
+from models.song import ChannelInfo, Song, SongMeta
+from tests.conftest import tone_song
+
+RATE = 48_000
+HOP = 2400
+
+
+def dc_song(n_hops: int, channels: int = 1) -> Song:
+    audio = np.ones((channels, n_hops * HOP), dtype=np.float32)
+    meta = SongMeta(RATE, [ChannelInfo(f"c{i}") for i in range(channels)])
+    return Song(meta=meta, audio=audio)
+
+
+class CountingSource:
+    """A gain source whose prediction from hop k is -k dB, so the order is visible."""
+
+    name = "counting"
+
+    def reset(self, n_channels: int, sample_rate: int) -> None:
+        self.n = n_channels
+        self.k = 0
+
+    def step(self, hop: np.ndarray) -> np.ndarray:
+        self.k += 1
+        return np.full(self.n, -float(self.k - 1))
+
+
+def make_engine(song: Song, gain_source: object, **kw: object) -> tuple[Engine, MixRecorder]:
+    rec = MixRecorder(RATE)
+    eng = Engine(FileSource(song, realtime=False), gain_source, recorder=rec, **kw)  # type: ignore[arg-type]
+    eng.safety.slew_db_per_s = 1e9
+    eng.safety.channels[0].floor_db = -90.0
+    return eng, rec
+
+
+def test_gain_from_hop_t_is_applied_to_hop_t_plus_1() -> None:
+    auto = AutomationRecorder(["c0"])
+    eng, rec = make_engine(dc_song(6), CountingSource(), sinks=[auto])
+    eng.run()
+    mix = rec.audio
+    ends = mix[HOP - 1 :: HOP]  # the gain reached at the end of each hop
+    # Hop 0 gets the initial 0 dB; hop t gets the prediction made from hop t-1 (= -(t-1) dB).
+    expected_db = np.array([0.0, 0.0, -1.0, -2.0, -3.0, -4.0])
+    assert np.allclose(20 * np.log10(ends), expected_db, atol=1e-4)
+    # The sinks get each prediction stamped with the start of the next hop.
+    assert np.allclose(auto.times, [0.05 * (k + 1) for k in range(6)])
+    assert np.allclose(auto.as_array()[:, 0], -np.arange(6.0))
+
+
+def test_direct_mix_has_no_jump_at_hop_boundaries() -> None:
+    eng, rec = make_engine(dc_song(8), CountingSource())
+    eng.run()
+    mix = rec.audio
+    steps = np.abs(np.diff(mix))
+    # A 1 dB change spread over a hop is a tiny per-sample step; a zipper would be ~0.1.
+    assert steps.max() < 1e-4
+
+
+class SlowSource(CountingSource):
+    def step(self, hop: np.ndarray) -> np.ndarray:
+        time.sleep(0.02)
+        return super().step(hop)
+
+
+def test_deadline_miss_holds_the_previous_gains() -> None:
+    auto = AutomationRecorder(["c0"])
+    eng, _ = make_engine(dc_song(4), SlowSource(), sinks=[auto], deadline_s=0.005)
+    stats = eng.run()
+    assert stats.misses == 4
+    assert np.all(auto.as_array() == 0.0)
+
+
+class ExplodingSource(CountingSource):
+    def step(self, hop: np.ndarray) -> np.ndarray:
+        if self.k >= 2:
+            raise RuntimeError("model blew up")
+        return super().step(hop) - 5.0
+
+
+def test_gain_source_exception_freezes_faders_where_they_are() -> None:
+    auto = AutomationRecorder(["c0"])
+    eng, _ = make_engine(dc_song(6), ExplodingSource(), sinks=[auto])
+    stats = eng.run()
+    sent = auto.as_array()[:, 0]
+    assert np.allclose(sent, [-5.0, -6.0, -6.0, -6.0, -6.0, -6.0])
+    assert stats.faults == 4
+    assert "model blew up" in eng.safety.last_fault
+
+
+def test_nan_audio_is_a_fault_not_a_fader_jump() -> None:
+    from models.baselines.autofader import LoudnessAutoFader
+
+    song = tone_song([-12.0, -30.0], seconds=6 * HOP / RATE)
+    song.audio[0, 3 * HOP : 4 * HOP] = np.nan
+    auto = AutomationRecorder(["a", "b"])
+    eng, rec = make_engine(song, LoudnessAutoFader(), sinks=[auto])
+    stats = eng.run()
+    assert stats.faults == 1
+    assert np.isfinite(rec.audio).all()
+    sent = auto.as_array()
+    assert np.allclose(sent[3], sent[2])  # the faulty hop held the faders
+    assert not np.allclose(sent[5], sent[2])  # and the faders move again after it
