@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 profile="${1:-runtime}"
 case "$profile" in
   runtime) apt_pkgs="libportaudio2"; extras="data,train" ;;
-  dev)     apt_pkgs="libportaudio2 jackd2 fluidsynth timgm6mb-soundfont"; extras="data,train,dev" ;;
+  dev)     apt_pkgs="libportaudio2 jackd2 fluidsynth fluid-soundfont-gm timgm6mb-soundfont"; extras="data,train,dev" ;;
   *) echo "usage: $0 [runtime|dev]" >&2; exit 2 ;;
 esac
 

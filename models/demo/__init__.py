@@ -1,0 +1,1 @@
+"""Bundled demo song and the script that generates it."""
