@@ -32,15 +32,28 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _add_common_show(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--gain-source", metavar="NAME", default=None,
-                   help="what predicts the gains: autofader, raw (default: the shipped model "
-                        "when there is one, else autofader)")
-    p.add_argument("--headless", action="store_true",
-                   help="no TUI: print progress lines instead (automatic without a terminal)")
-    p.add_argument("--seconds", type=_positive_float, default=None, metavar="S",
-                   help="stop after S seconds")
-    p.add_argument("--out", type=Path, default=Path("ailive-out"), metavar="DIR",
-                   help="where the mix WAV, gains CSV and summary go (default: ./ailive-out)")
+    p.add_argument(
+        "--gain-source",
+        metavar="NAME",
+        default=None,
+        help="what predicts the gains: autofader, raw (default: the shipped model "
+        "when there is one, else autofader)",
+    )
+    p.add_argument(
+        "--headless",
+        action="store_true",
+        help="no TUI: print progress lines instead (automatic without a terminal)",
+    )
+    p.add_argument(
+        "--seconds", type=_positive_float, default=None, metavar="S", help="stop after S seconds"
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("ailive-out"),
+        metavar="DIR",
+        help="where the mix WAV, gains CSV and summary go (default: ./ailive-out)",
+    )
 
 
 def _positive_float(text: str) -> float:
@@ -69,58 +82,100 @@ def build_parser() -> argparse.ArgumentParser:
         description="AiLive Mixer: a neural network mixes a live band by moving your faders.",
     )
     parser.add_argument("--version", action="version", version=f"ailive {__version__}")
-    parser.add_argument("-v", "--verbose", action="count", default=0,
-                        help="more log output (-vv for debug)")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)"
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
     verbs.required = True
 
-    p = verbs.add_parser("devices", help="list audio inputs/outputs with channel counts",
-                         description="List audio devices (PortAudio) with their channel counts.")
+    p = verbs.add_parser(
+        "devices",
+        help="list audio inputs/outputs with channel counts",
+        description="List audio devices (PortAudio) with their channel counts.",
+    )
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
     p = verbs.add_parser(
-        "demo", help="mix the bundled multitrack song onto a virtual console (no hardware)",
+        "demo",
+        help="mix the bundled multitrack song onto a virtual console (no hardware)",
         description="Play the bundled multitrack song in real time as if captured from a console, "
-                    "predict gains every 50 ms, and move the faders of a virtual X32 on this "
-                    "machine. Writes the mono mix WAV and the gain automation at the end.")
+        "predict gains every 50 ms, and move the faders of a virtual X32 on this "
+        "machine. Writes the mono mix WAV and the gain automation at the end.",
+    )
     _add_common_show(p)
-    p.add_argument("--song", type=Path, default=DEMO_SONG_DIR, metavar="DIR",
-                   help="a song folder (channels/NN_name.flac) instead of the bundled one")
+    p.add_argument(
+        "--song",
+        type=Path,
+        default=DEMO_SONG_DIR,
+        metavar="DIR",
+        help="a song folder (channels/NN_name.flac) instead of the bundled one",
+    )
     p.add_argument("--fast", action="store_true", help="as fast as possible, not real time")
-    p.add_argument("--console-port", type=_port, default=0, metavar="PORT",
-                   help="UDP port of the virtual console (default: any free port)")
+    p.add_argument(
+        "--console-port",
+        type=_port,
+        default=0,
+        metavar="PORT",
+        help="UDP port of the virtual console (default: any free port)",
+    )
 
     p = verbs.add_parser(
-        "run", help="mix live: capture from an audio device, drive a console",
+        "run",
+        help="mix live: capture from an audio device, drive a console",
         description="Capture channels from an audio device (e.g. the console's USB interface) "
-                    "and drive the faders named by a mapping profile.")
+        "and drive the faders named by a mapping profile.",
+    )
     _add_common_show(p)
-    p.add_argument("--device", required=True, metavar="NAME|INDEX",
-                   help="input device, by index or part of its name (see `ailive devices`)")
-    p.add_argument("--channels", default=None, metavar="LIST",
-                   help="capture channels, e.g. 1-32 or 1-8,11 (default: the profile's)")
-    p.add_argument("--profile", default="x32", metavar="NAME|FILE",
-                   help="mapping profile (see `ailive profiles list`; default x32)")
+    p.add_argument(
+        "--device",
+        required=True,
+        metavar="NAME|INDEX",
+        help="input device, by index or part of its name (see `ailive devices`)",
+    )
+    p.add_argument(
+        "--channels",
+        default=None,
+        metavar="LIST",
+        help="capture channels, e.g. 1-32 or 1-8,11 (default: the profile's)",
+    )
+    p.add_argument(
+        "--profile",
+        default="x32",
+        metavar="NAME|FILE",
+        help="mapping profile (see `ailive profiles list`; default x32)",
+    )
     p.add_argument("--host", default=None, help="console address (overrides the profile)")
     p.add_argument("--port", type=_port, default=None, help="console port (overrides the profile)")
-    p.add_argument("--no-console", action="store_true",
-                   help="drive no console: only record the mix and automation (direct mode)")
+    p.add_argument(
+        "--no-console",
+        action="store_true",
+        help="drive no console: only record the mix and automation (direct mode)",
+    )
 
     p = verbs.add_parser(
-        "render", help="mix a multitrack folder offline, as fast as possible",
+        "render",
+        help="mix a multitrack folder offline, as fast as possible",
         description="Run a song folder through the gain source as fast as possible (zero "
-                    "latency, as live) and write the mono mix and gain automation.")
+        "latency, as live) and write the mono mix and gain automation.",
+    )
     p.add_argument("folder", type=Path, help="song folder with channels/NN_name.flac")
     p.add_argument("--out", type=Path, required=True, metavar="MIX.wav", help="mono mix to write")
-    p.add_argument("--gains", type=Path, default=None, metavar="GAINS.csv",
-                   help="gain automation CSV (default: next to the mix)")
+    p.add_argument(
+        "--gains",
+        type=Path,
+        default=None,
+        metavar="GAINS.csv",
+        help="gain automation CSV (default: next to the mix)",
+    )
     p.add_argument("--gain-source", metavar="NAME", default=None, help="autofader, raw, ...")
     p.add_argument("--seconds", type=_positive_float, default=None, metavar="S")
 
-    p = verbs.add_parser("profiles", help="list, show and check console mapping profiles",
-                         description="Mapping profiles live in mappings/ and "
-                                     "~/.config/ailive/mappings/.")
+    p = verbs.add_parser(
+        "profiles",
+        help="list, show and check console mapping profiles",
+        description="Mapping profiles live in mappings/ and ~/.config/ailive/mappings/.",
+    )
     pv = p.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
     pv.required = True
     pv.add_parser("list", help="every profile found, and the ones that fail to load")
@@ -130,9 +185,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("files", nargs="+", type=Path)
 
     p = verbs.add_parser(
-        "console", help="run the virtual X32 console on its own (rehearse without hardware)",
+        "console",
+        help="run the virtual X32 console on its own (rehearse without hardware)",
         description="A local OSC endpoint speaking the X32 subset AiLive uses: faders with the "
-                    "console's law and 1024 steps, names, /xinfo, /xremote.")
+        "console's law and 1024 steps, names, /xinfo, /xremote.",
+    )
     p.add_argument("--host", default=VIRTUAL_CONSOLE_HOST)
     p.add_argument("--port", type=_port, default=10023)
     p.add_argument("--channels", type=int, default=32, choices=range(1, 33), metavar="N")

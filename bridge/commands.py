@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from pathlib import Path
-
 from collections.abc import Callable
+from pathlib import Path
 
 from bridge.cli import CliError, print_json
 from bridge.engine import HopSnapshot
@@ -67,8 +66,9 @@ def _progress_printer(show: Show, every_s: float = 2.0) -> Callable[[HopSnapshot
         if (snap.index + 1) % hops_per_line:
             return
         gains = "  ".join(f"{n} {g:+5.1f}" for n, g in zip(names, snap.sent_db, strict=False))
-        log.info("t=%6.2fs  %s  [%.2f ms/hop, %d misses]", snap.t, gains, snap.compute_ms,
-                 snap.misses)
+        log.info(
+            "t=%6.2fs  %s  [%.2f ms/hop, %d misses]", snap.t, gains, snap.compute_ms, snap.misses
+        )
 
     return on_hop
 
@@ -93,8 +93,11 @@ def _run_show(show: Show, *, headless: bool, exit_when_done: bool) -> None:
 def _finish(show: Show) -> None:
     outputs = show.write_outputs()
     show.close()
-    for label, path in (("mix", outputs.mix_wav), ("gains", outputs.gains_csv),
-                        ("summary", outputs.summary_json)):
+    for label, path in (
+        ("mix", outputs.mix_wav),
+        ("gains", outputs.gains_csv),
+        ("summary", outputs.summary_json),
+    ):
         if path is not None:
             print(f"{label:>8}: {path}")
 
@@ -110,13 +113,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     n = source.n_channels
     if n > 32:
         raise CliError(f"the virtual X32 has 32 channels; this song has {n}")
-    console = VirtualConsole(port=args.console_port, channels=32,
-                             names=[name[:12] for name in song.names])
+    console = VirtualConsole(
+        port=args.console_port, channels=32, names=[name[:12] for name in song.names]
+    )
     try:
         console.start()
     except OSError as exc:
-        raise CliError(f"cannot open the virtual console on UDP port {args.console_port}: "
-                       f"{exc.strerror}", exit_code=1) from exc
+        raise CliError(
+            f"cannot open the virtual console on UDP port {args.console_port}: {exc.strerror}",
+            exit_code=1,
+        ) from exc
     host, port = console.address
     log.info("virtual X32 console listening on %s:%d", host, port)
     client = X32Client(host, port, channels=list(range(1, n + 1)))
@@ -127,17 +133,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
         raise CliError(str(exc), exit_code=1) from exc
     names = [nm or fallback for nm, fallback in zip(client.names, song.names, strict=False)]
     title = str(song.meta.extra.get("title", args.song.name))
-    show = Show(source, gain_source, sinks=[client], out_dir=args.out, names=names,
-                title=f"demo: {title}")
+    show = Show(
+        source, gain_source, sinks=[client], out_dir=args.out, names=names, title=f"demo: {title}"
+    )
     client.on_human_move = show.engine.human_move
-    log.info("mixing %d channels of %r with %s (%s)", n, title, gain_source.name,
-             "as fast as possible" if args.fast else "real time")
+    log.info(
+        "mixing %d channels of %r with %s (%s)",
+        n,
+        title,
+        gain_source.name,
+        "as fast as possible" if args.fast else "real time",
+    )
     try:
         _run_show(show, headless=args.headless, exit_when_done=args.seconds is not None)
         _finish(show)
         faders = [console.fader_db(ch) for ch in range(1, n + 1)]
-        print("  faders: " + "  ".join(f"{nm[:8]} {db:+.1f}" for nm, db in
-                                       zip(names, faders, strict=True)))
+        print(
+            "  faders: "
+            + "  ".join(f"{nm[:8]} {db:+.1f}" for nm, db in zip(names, faders, strict=True))
+        )
     finally:
         console.stop()
     return 0
@@ -160,8 +174,10 @@ def cmd_render(args: argparse.Namespace) -> int:
     show.automation.write_csv(gains)
     show.close()
     print(f"     mix: {out}\n   gains: {gains}")
-    print(f"  {stats.hops} hops, compute p50 {stats.percentile_ms(50):.2f} ms, "
-          f"p99 {stats.percentile_ms(99):.2f} ms per 50 ms hop")
+    print(
+        f"  {stats.hops} hops, compute p50 {stats.percentile_ms(50):.2f} ms, "
+        f"p99 {stats.percentile_ms(99):.2f} ms per 50 ms hop"
+    )
     return 0
 
 
@@ -188,8 +204,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if missing and not args.no_console:
         raise CliError(f"capture channels {missing} are not in profile {profile.name!r}")
     gain_source = _gain_source(args.gain_source)
-    names = [strips[c].name if c in strips and strips[c].name else f"Ch {c + 1}"
-             for c in channels]
+    names = [strips[c].name if c in strips and strips[c].name else f"Ch {c + 1}" for c in channels]
     try:
         source = CaptureSource(args.device, channels, names=names)
     except (AudioBackendError, ValueError) as exc:
@@ -198,8 +213,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     client = None
     if not args.no_console:
         if profile.output not in ("x32", "xair"):
-            raise CliError(f"profile {profile.name!r}: output {profile.output!r} is not "
-                           "implemented yet; x32 and xair are", exit_code=1)
+            raise CliError(
+                f"profile {profile.name!r}: output {profile.output!r} is not "
+                "implemented yet; x32 and xair are",
+                exit_code=1,
+            )
         from bridge.outputs.x32 import X32Client
 
         host = args.host or profile.host
@@ -212,8 +230,14 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise CliError(str(exc), exit_code=1) from exc
         names = [nm or fallback for nm, fallback in zip(client.names, names, strict=False)]
         sinks.append(client)
-    show = Show(source, gain_source, sinks=sinks, out_dir=args.out, names=names,
-                title=f"live: {profile.name}")
+    show = Show(
+        source,
+        gain_source,
+        sinks=sinks,
+        out_dir=args.out,
+        names=names,
+        title=f"live: {profile.name}",
+    )
     if client is not None:
         client.on_human_move = show.engine.human_move
     for i, c in enumerate(channels):
@@ -251,13 +275,17 @@ def cmd_profiles(args: argparse.Namespace) -> int:
             p = find_profile(args.name)
         except ProfileError as exc:
             raise CliError(str(exc)) from exc
-        print(f"{p.name}  ({p.path})\n  {p.description}\n  output {p.output}  "
-              f"{p.host}:{p.port}{'  midi ' + p.midi_port if p.midi_port else ''}  "
-              f"max {p.max_rate_hz:g} sets/s per fader")
+        print(
+            f"{p.name}  ({p.path})\n  {p.description}\n  output {p.output}  "
+            f"{p.host}:{p.port}{'  midi ' + p.midi_port if p.midi_port else ''}  "
+            f"max {p.max_rate_hz:g} sets/s per fader"
+        )
         print("  capture -> strip  name          floor  ceiling  offset  protected")
         for c in p.channels:
-            print(f"  {c.capture:>7} -> {c.strip:<5} {c.name:<12} {c.floor_db:>6.1f} "
-                  f"{c.ceiling_db:>8.1f} {c.offset_db:>7.1f}  {'yes' if c.protected else ''}")
+            print(
+                f"  {c.capture:>7} -> {c.strip:<5} {c.name:<12} {c.floor_db:>6.1f} "
+                f"{c.ceiling_db:>8.1f} {c.offset_db:>7.1f}  {'yes' if c.protected else ''}"
+            )
         return 0
     failed = 0
     for path in args.files:

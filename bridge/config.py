@@ -32,7 +32,7 @@ class SafetyDefaults:
     """Per-channel limits applied between the gain source and every output."""
 
     floor_db: float = -40.0
-    """Lowest level the model may set; below this a channel is a mute, which the model never does."""
+    """Lowest level the model may set: lower is a mute, and the model never mutes."""
     ceiling_db: float = 6.0
     """Highest level the model may set (faders can go to +10 dB; leave headroom)."""
     slew_db_per_s: float = 24.0

@@ -128,8 +128,9 @@ class Engine:
         self, k: int, hop: np.ndarray, applied: np.ndarray, model_db: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         if hop.shape != (self.n, self.hop_samples):
-            raise SourceError(f"source gave a hop of shape {hop.shape}, expected "
-                              f"({self.n}, {self.hop_samples})")
+            raise SourceError(
+                f"source gave a hop of shape {hop.shape}, expected ({self.n}, {self.hop_samples})"
+            )
         finite = np.isfinite(hop)
         clean = hop if finite.all() else np.where(finite, hop, 0.0)
         if self.mixer is not None and self.recorder is not None:

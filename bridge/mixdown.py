@@ -24,7 +24,7 @@ class DirectMixer:
         self._prev = db_to_linear(start)
 
     def process(self, hop: np.ndarray, gains_db: np.ndarray) -> np.ndarray:
-        """hop: (channels, samples); gains_db: (channels,) reached at the hop's end -> (samples,)."""
+        """hop: (channels, samples); gains_db: (channels,), reached at the hop end -> (samples,)."""
         target = db_to_linear(gains_db)
         n = hop.shape[1]
         ramp = np.arange(1, n + 1, dtype=np.float64) / n  # (samples,)

@@ -57,8 +57,17 @@ class Profile:
     channels: list[ChannelMap] = field(default_factory=list)
 
 
-_TOP_KEYS = {"name", "description", "output", "host", "port", "midi_port", "max_rate_hz",
-             "channels", "defaults"}
+_TOP_KEYS = {
+    "name",
+    "description",
+    "output",
+    "host",
+    "port",
+    "midi_port",
+    "max_rate_hz",
+    "channels",
+    "defaults",
+}
 _CH_KEYS = {"capture", "strip", "name", "floor_db", "ceiling_db", "offset_db", "protected"}
 
 
@@ -122,8 +131,9 @@ def parse_profile(data: dict[str, Any], path: Path) -> Profile:
         merged = {**defaults, **raw}
         unknown = set(merged) - _CH_KEYS
         if unknown:
-            raise ProfileError(path, f"{where}.{sorted(unknown)[0]}",
-                               f"unknown field; allowed: {sorted(_CH_KEYS)}")
+            raise ProfileError(
+                path, f"{where}.{sorted(unknown)[0]}", f"unknown field; allowed: {sorted(_CH_KEYS)}"
+            )
         if "capture" not in merged:
             raise ProfileError(path, f"{where}.capture", "missing (1-based capture channel)")
         cap = _int(path, f"{where}.capture", merged["capture"], 1, 64)
@@ -135,8 +145,9 @@ def parse_profile(data: dict[str, Any], path: Path) -> Profile:
         seen_capture.add(cap)
         seen_strip.add(strip)
         floor = _num(path, f"{where}.floor_db", merged.get("floor_db", SAFETY.floor_db), -90, 10)
-        ceil = _num(path, f"{where}.ceiling_db", merged.get("ceiling_db", SAFETY.ceiling_db),
-                    -90, 10)
+        ceil = _num(
+            path, f"{where}.ceiling_db", merged.get("ceiling_db", SAFETY.ceiling_db), -90, 10
+        )
         if floor > ceil:
             raise ProfileError(path, f"{where}.floor_db", f"floor {floor} is above ceiling {ceil}")
         protected = merged.get("protected", False)

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 import numpy as np
 
 from bridge.config import SAFETY
 
 
-class Mode(str, Enum):
+class Mode(StrEnum):
     AUTO = "auto"
     FREEZE = "freeze"
     """Every fader held where it is."""
@@ -24,7 +24,7 @@ class Mode(str, Enum):
     """The model is ignored: faders glide back to 0 dB plus the channel's offset."""
 
 
-class ChannelState(str, Enum):
+class ChannelState(StrEnum):
     AUTO = "auto"
     LOCKED = "locked"
     MANUAL = "manual"

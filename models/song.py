@@ -160,7 +160,11 @@ def save_song(song: Song, folder: str | Path, *, subtype: str = "PCM_16") -> Pat
         path = chan_dir / f"{i + 1:02d}_{safe_name(info.name)}.flac"
         sf.write(path, np.clip(track, -1.0, 1.0), song.sample_rate, subtype=subtype)
     if song.target_mix is not None:
-        sf.write(folder / TARGET_MIX, np.clip(song.target_mix, -1.0, 1.0), song.sample_rate,
-                 subtype=subtype)
+        sf.write(
+            folder / TARGET_MIX,
+            np.clip(song.target_mix, -1.0, 1.0),
+            song.sample_rate,
+            subtype=subtype,
+        )
     (folder / SONG_JSON).write_text(json.dumps(song.meta.to_json(), indent=2) + "\n")
     return folder

@@ -1,4 +1,4 @@
-"""Mapping profiles: the shipped ones load; bad ones name the file, the field and what is allowed."""
+"""Mapping profiles: shipped ones load; bad ones name the file, the field and what is allowed."""
 
 from __future__ import annotations
 
@@ -27,7 +27,9 @@ def test_every_shipped_profile_loads() -> None:
 
 
 def test_channel_tables_with_defaults(tmp_path: Path) -> None:
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
 output = "xair"
 [defaults]
 ceiling_db = 3.0
@@ -38,7 +40,8 @@ name = "Kick"
 capture = 2
 strip = 5
 protected = true
-""")
+""",
+    )
     p = load_profile(path)
     assert p.port == 10024  # X-Air default
     assert [(c.capture, c.strip, c.ceiling_db) for c in p.channels] == [(1, 1, 3.0), (2, 5, 3.0)]
@@ -52,10 +55,16 @@ protected = true
         ('output = "x32"\nchannels = "4-1"', "channels", "bad channel range"),
         ('output = "x32"\nport = 70000\nchannels = "1-4"', "port", "from 0 to 65535"),
         ('output = "x32"\ncolour = 1\nchannels = "1-4"', "colour", "unknown field"),
-        ('output = "x32"\n[[channels]]\ncapture = 1\nfloor_db = 0\nceiling_db = -5',
-         "channels[0].floor_db", "above ceiling"),
-        ('output = "x32"\n[[channels]]\ncapture = 1\n[[channels]]\ncapture = 1',
-         "channels[1].capture", "mapped twice"),
+        (
+            'output = "x32"\n[[channels]]\ncapture = 1\nfloor_db = 0\nceiling_db = -5',
+            "channels[0].floor_db",
+            "above ceiling",
+        ),
+        (
+            'output = "x32"\n[[channels]]\ncapture = 1\n[[channels]]\ncapture = 1',
+            "channels[1].capture",
+            "mapped twice",
+        ),
         ('output = "x32"\n[[channels]]\ncapture = "one"', "channels[0].capture", "whole number"),
         ('output = "x32"\nchannels = [', "file", "not valid TOML"),
     ],

@@ -28,13 +28,15 @@ def k_weighting(sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
     vh = 10 ** (gain_db / 20)
     vb = vh**0.4996667741545416
     a0 = 1 + k / q + k * k
-    b1 = np.array([(vh + vb * k / q + k * k) / a0, 2 * (k * k - vh) / a0,
-                   (vh - vb * k / q + k * k) / a0])
+    b1 = np.array(
+        [(vh + vb * k / q + k * k) / a0, 2 * (k * k - vh) / a0, (vh - vb * k / q + k * k) / a0]
+    )
     a1 = np.array([1.0, 2 * (k * k - 1) / a0, (1 - k / q + k * k) / a0])
     # Stage 2: RLB high pass at ~38 Hz.
     f1, q1 = 38.13547087602444, 0.5003270373238773
-    b2a, a2a = bilinear([1.0, 0.0, 0.0], [1.0, 2 * np.pi * f1 / q1, (2 * np.pi * f1) ** 2],
-                        fs=sample_rate)
+    b2a, a2a = bilinear(
+        [1.0, 0.0, 0.0], [1.0, 2 * np.pi * f1 / q1, (2 * np.pi * f1) ** 2], fs=sample_rate
+    )
     return np.convolve(b1, b2a), np.convolve(a1, a2a)
 
 
