@@ -1,0 +1,384 @@
+"""A local UDP stand-in for the X32 subset we use (faders, names, mutes, /xremote).
+
+Rehearse without hardware (`python -m bridge.virtual_console`) and use it as the tests' peer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import random
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+
+from bridge.config import VIRTUAL_CONSOLE_HOST, VIRTUAL_CONSOLE_PORT
+from bridge.outputs.x32_law import (
+    CHANNEL_COUNT,
+    NAME_MAX_CHARS,
+    OscArg,
+    channel_fader_address,
+    channel_name_address,
+    channel_on_address,
+    decode_message,
+    encode_message,
+    fader_to_db,
+    parse_channel_address,
+    quantize,
+)
+
+log = logging.getLogger(__name__)
+
+Address = tuple[str, int]
+Outgoing = list[tuple[bytes, Address]]
+"""Datagrams to send once the state lock is released."""
+
+CONSOLE_NAME = "AiLive-Virtual"
+CONSOLE_MODEL = "X32"
+CONSOLE_FIRMWARE = "4.06"
+SERVER_VERSION = "V2.07"
+HISTORY_LEN = 10_000
+
+
+@dataclass(frozen=True)
+class FaderSet:
+    """One fader set received from a client (not a surface move)."""
+
+    t: float
+    """time.monotonic() when it was applied."""
+    channel: int
+    value: float
+    """The stored (quantised) value."""
+    sender: Address
+
+
+class VirtualConsole:
+    """UDP OSC server behaving like an X32 for channel faders, names, mutes and /xremote."""
+
+    def __init__(
+        self,
+        host: str = VIRTUAL_CONSOLE_HOST,
+        port: int = 0,
+        channels: int = CHANNEL_COUNT,
+        names: Sequence[str] | None = None,
+        xremote_timeout_s: float = 10.0,
+        loss: float = 0.0,
+        seed: int = 0,
+        initial_fader: float = 0.75,
+    ) -> None:
+        if not 1 <= channels <= CHANNEL_COUNT:
+            raise ValueError(f"channels must be 1..{CHANNEL_COUNT}, got {channels}")
+        if not 0.0 <= loss < 1.0:
+            raise ValueError(f"loss is a drop probability in [0, 1), got {loss}")
+        names = list(names or [])
+        if len(names) > channels:
+            raise ValueError(f"{len(names)} names given for {channels} channels")
+        self._host = host
+        self._requested_port = port
+        self._channels = channels
+        self._xremote_timeout_s = xremote_timeout_s
+        self._loss = loss
+        self._rng = random.Random(seed)
+
+        self._lock = threading.Lock()
+        self._faders = [quantize(initial_fader)] * channels
+        self._names = [n[:NAME_MAX_CHARS] for n in names] + [""] * (channels - len(names))
+        self._on = [1] * channels
+        self._set_counts = [0] * channels
+        self._history: deque[FaderSet] = deque(maxlen=HISTORY_LEN)
+        self._subscribers: dict[Address, float] = {}
+        self._received = 0
+        self._dropped = 0
+
+        self._sock: socket.socket | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._handlers: dict[str, Callable[[list[object], Address], Outgoing]] = {
+            "/xinfo": self._on_xinfo,
+            "/info": self._on_info,
+            "/status": self._on_status,
+            "/xremote": self._on_xremote,
+        }
+        self._channel_handlers: dict[str, Callable[[int, list[object], Address], Outgoing]] = {
+            "fader": self._on_fader,
+            "name": self._on_name,
+            "on": self._on_mix_on,
+        }
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> VirtualConsole:
+        """Bind the socket and start the receive thread; returns self."""
+        if self._sock is not None:
+            raise RuntimeError("virtual console already started")
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            sock.bind((self._host, self._requested_port))
+        except OSError:
+            sock.close()
+            raise
+        sock.settimeout(0.2)  # lets the thread notice stop() even if the wake-up packet is lost
+        self._sock = sock
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._serve, name="virtual-x32", daemon=True)
+        self._thread.start()
+        log.info("virtual X32 listening on %s:%d", *self.address)
+        return self
+
+    def stop(self) -> None:
+        """Stop the thread and close the socket; safe to call twice."""
+        sock, thread = self._sock, self._thread
+        if sock is None:
+            return
+        self._stop.set()
+        with contextlib.suppress(OSError):
+            sock.sendto(b"", sock.getsockname())  # wake recvfrom now
+        if thread is not None:
+            thread.join(timeout=2.0)
+        sock.close()
+        self._sock = None
+        self._thread = None
+
+    def __enter__(self) -> VirtualConsole:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def address(self) -> Address:
+        """(host, port) the console listens on; the real port when started with port=0."""
+        if self._sock is None:
+            raise RuntimeError("virtual console not started")
+        host, port = self._sock.getsockname()[:2]
+        return str(host), int(port)
+
+    # --- state for tests and the TUI -----------------------------------------------------------
+
+    @property
+    def channels(self) -> int:
+        return self._channels
+
+    def fader(self, ch: int) -> float:
+        """Stored fader value of channel `ch` (1-based)."""
+        with self._lock:
+            return self._faders[self._index(ch)]
+
+    def fader_db(self, ch: int) -> float:
+        return fader_to_db(self.fader(ch))
+
+    def mix_on(self, ch: int) -> int:
+        """1 = channel on (unmuted), 0 = muted."""
+        with self._lock:
+            return self._on[self._index(ch)]
+
+    @property
+    def names(self) -> list[str]:
+        with self._lock:
+            return list(self._names)
+
+    def set_count(self, ch: int) -> int:
+        """How many fader sets channel `ch` received from clients."""
+        with self._lock:
+            return self._set_counts[self._index(ch)]
+
+    @property
+    def history(self) -> list[FaderSet]:
+        """Fader sets received from clients, oldest first (the last 10 000)."""
+        with self._lock:
+            return list(self._history)
+
+    @property
+    def dropped(self) -> int:
+        """Incoming packets discarded by the simulated loss."""
+        with self._lock:
+            return self._dropped
+
+    def subscribers(self) -> list[Address]:
+        """Clients whose /xremote subscription is still live."""
+        with self._lock:
+            self._prune(time.monotonic())
+            return list(self._subscribers)
+
+    def move_fader(self, ch: int, f: float) -> None:
+        """A person moves the fader on the surface: every live subscriber hears about it."""
+        with self._lock:
+            i = self._index(ch)
+            self._faders[i] = quantize(f)
+            out = self._push(channel_fader_address(ch), (self._faders[i],), exclude=None)
+        self._send_all(out)
+
+    # --- receive loop and dispatch -------------------------------------------------------------
+
+    def _serve(self) -> None:
+        sock = self._sock
+        assert sock is not None
+        while not self._stop.is_set():
+            try:
+                data, sender = sock.recvfrom(65536)
+            except TimeoutError:
+                continue
+            except OSError as exc:
+                if self._stop.is_set():
+                    break
+                log.debug("receive error ignored: %s", exc)
+                continue
+            if self._stop.is_set():
+                break
+            with self._lock:
+                self._received += 1
+                if self._loss and self._rng.random() < self._loss:
+                    self._dropped += 1
+                    continue
+            try:
+                self._handle(data, (str(sender[0]), int(sender[1])))
+            except Exception:  # one bad packet must never kill the console
+                log.exception("error handling packet from %s:%d", *sender[:2])
+
+    def _handle(self, data: bytes, sender: Address) -> None:
+        try:
+            address, args = decode_message(data)
+        except ValueError as exc:
+            log.debug("malformed packet from %s:%d ignored: %s", *sender, exc)
+            return
+        log.debug("%s:%d -> %s %s", *sender, address, args)
+        out: Outgoing = []
+        handler = self._handlers.get(address)
+        parsed = parse_channel_address(address)
+        with self._lock:
+            if handler is not None:
+                out = handler(args, sender)
+            elif parsed is not None and parsed[0] <= self._channels:
+                ch, param = parsed
+                out = self._channel_handlers[param](ch, args, sender)
+            else:
+                log.debug("unknown address %s ignored", address)
+        self._send_all(out)
+
+    # Handlers run under the lock and return what to send.
+
+    def _on_xinfo(self, args: list[object], sender: Address) -> Outgoing:
+        msg = encode_message("/xinfo", self._host, CONSOLE_NAME, CONSOLE_MODEL, CONSOLE_FIRMWARE)
+        return [(msg, sender)]
+
+    def _on_info(self, args: list[object], sender: Address) -> Outgoing:
+        msg = encode_message("/info", SERVER_VERSION, CONSOLE_NAME, CONSOLE_MODEL, CONSOLE_FIRMWARE)
+        return [(msg, sender)]
+
+    def _on_status(self, args: list[object], sender: Address) -> Outgoing:
+        return [(encode_message("/status", "active", self._host, CONSOLE_NAME), sender)]
+
+    def _on_xremote(self, args: list[object], sender: Address) -> Outgoing:
+        self._subscribers[sender] = time.monotonic() + self._xremote_timeout_s
+        return []
+
+    def _on_fader(self, ch: int, args: list[object], sender: Address) -> Outgoing:
+        i = ch - 1
+        address = channel_fader_address(ch)
+        if not args:
+            return [(encode_message(address, self._faders[i]), sender)]
+        value = args[0]
+        if isinstance(value, bool) or not isinstance(value, float | int):
+            log.debug("%s with non-numeric %r ignored", address, value)
+            return []
+        self._faders[i] = quantize(float(value))
+        self._set_counts[i] += 1
+        self._history.append(FaderSet(time.monotonic(), ch, self._faders[i], sender))
+        return self._push(address, (self._faders[i],), exclude=sender)
+
+    def _on_name(self, ch: int, args: list[object], sender: Address) -> Outgoing:
+        i = ch - 1
+        address = channel_name_address(ch)
+        if not args:
+            return [(encode_message(address, self._names[i]), sender)]
+        if not isinstance(args[0], str):
+            return []
+        self._names[i] = args[0][:NAME_MAX_CHARS]
+        return self._push(address, (self._names[i],), exclude=sender)
+
+    def _on_mix_on(self, ch: int, args: list[object], sender: Address) -> Outgoing:
+        i = ch - 1
+        address = channel_on_address(ch)
+        if not args:
+            return [(encode_message(address, self._on[i]), sender)]
+        value = args[0]
+        if isinstance(value, bool) or not isinstance(value, float | int):
+            return []
+        self._on[i] = 1 if value >= 0.5 else 0
+        return self._push(address, (self._on[i],), exclude=sender)
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def _index(self, ch: int) -> int:
+        if not 1 <= ch <= self._channels:
+            raise ValueError(f"channel must be 1..{self._channels}, got {ch}")
+        return ch - 1
+
+    def _prune(self, now: float) -> None:
+        for addr in [a for a, expiry in self._subscribers.items() if expiry <= now]:
+            del self._subscribers[addr]
+            log.debug("/xremote of %s:%d expired", *addr)
+
+    def _push(self, address: str, args: tuple[OscArg, ...], exclude: Address | None) -> Outgoing:
+        """A change to every live /xremote subscriber except the client that made it."""
+        self._prune(time.monotonic())
+        msg = encode_message(address, *args)
+        return [(msg, addr) for addr in self._subscribers if addr != exclude]
+
+    def _send_all(self, out: Outgoing) -> None:
+        sock = self._sock
+        if sock is None:
+            return
+        for msg, addr in out:
+            try:
+                sock.sendto(msg, addr)
+            except OSError as exc:
+                log.debug("send to %s:%d failed: %s", *addr, exc)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run a virtual console until Ctrl-C."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bridge.virtual_console",
+        description="A virtual Behringer X32 (faders, names, mutes, /xremote) over UDP OSC.",
+    )
+    parser.add_argument("--host", default=VIRTUAL_CONSOLE_HOST, help="address to listen on")
+    parser.add_argument("--port", type=int, default=VIRTUAL_CONSOLE_PORT, help="UDP port")
+    parser.add_argument("--channels", type=int, default=CHANNEL_COUNT, help="number of channels")
+    parser.add_argument("--names", default="", help="comma-separated channel names")
+    parser.add_argument("--loss", type=float, default=0.0, help="incoming packet-drop probability")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log every packet received")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(message)s",
+    )
+    names = [n.strip() for n in args.names.split(",")] if args.names else None
+    try:
+        console = VirtualConsole(
+            args.host, args.port, channels=args.channels, names=names, loss=args.loss
+        )
+        with console:
+            host, port = console.address
+            print(f"virtual X32 on {host}:{port} (Ctrl-C to stop)", flush=True)
+            threading.Event().wait()
+    except KeyboardInterrupt:
+        return 0
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
