@@ -62,3 +62,11 @@ def test_rejects_nan_and_channel_mismatch() -> None:
         fader.step(np.full((2, HOP), np.nan, dtype=np.float32))
     with pytest.raises(InputAudioError, match="channel-count mismatch"):
         fader.step(np.zeros((3, HOP), dtype=np.float32))
+
+
+def test_a_channel_carrying_only_bleed_is_not_pushed_up() -> None:
+    # Channel 2 is 40 dB under the others (a vocal mic between lines): it holds 0 dB.
+    song = tone_song([-14.0, -16.0, -56.0], seconds=6.0)
+    gains = run(LoudnessAutoFader(), song.audio)
+    assert np.all(gains[:, 2] == 0.0)
+    assert gains[-1, 1] > gains[-1, 0]

@@ -46,6 +46,8 @@ class LoudnessAutoFader:
     Args:
         window_s: time constant of the loudness estimate (EBU "short-term" is 3 s).
         gate_db: a channel quieter than this (K-weighted dBFS) holds its gain.
+        relative_gate_db: so does a channel this far below the loudest one: at that distance it
+            carries only bleed (a singer between lines), and raising it would raise the bleed.
         max_boost_db / max_cut_db: bounds of the correction.
         smoothing_s: time constant of the gain itself, so the faders glide.
     """
@@ -56,12 +58,14 @@ class LoudnessAutoFader:
         self,
         window_s: float = 3.0,
         gate_db: float = -55.0,
+        relative_gate_db: float = 30.0,
         max_boost_db: float = 12.0,
         max_cut_db: float = 24.0,
         smoothing_s: float = 1.5,
     ) -> None:
         self.window_s = window_s
         self.gate_db = gate_db
+        self.relative_gate_db = relative_gate_db
         self.max_boost_db = max_boost_db
         self.max_cut_db = max_cut_db
         self.smoothing_s = smoothing_s
@@ -84,7 +88,7 @@ class LoudnessAutoFader:
         fresh = np.isnan(self._power)
         self._power = np.where(fresh, power, self._power + alpha * (power - self._power))
         loudness = -0.691 + 10 * np.log10(self._power + _EPS)
-        active = loudness > self.gate_db
+        active = (loudness > self.gate_db) & (loudness > loudness.max() - self.relative_gate_db)
         if active.any():
             # The common target is the mean active loudness: the overall level stays put.
             target = float(np.mean(loudness[active]))
