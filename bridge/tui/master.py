@@ -1,0 +1,110 @@
+"""The master/status panel: mode, gain source, timing, faults, source and sink status, and a
+sparkline of the selected channel's sent gain."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Sparkline, Static
+
+from bridge.engine import HopSnapshot
+
+MODE_STYLES = {
+    "auto": "bold black on green",
+    "freeze": "bold black on yellow",
+    "bypass": "bold white on red",
+}
+
+
+@dataclass(frozen=True)
+class MasterView:
+    """Everything the panel shows for one refresh."""
+
+    snapshot: HopSnapshot | None
+    sinks: list[str] = field(default_factory=list)
+    status: str = ""
+    channel_name: str = ""
+    sent_history: list[float] = field(default_factory=list)
+    history_s: float = 10.0
+
+
+def info_text(source_name: str, hop_s: float, view: MasterView) -> Text:
+    """The panel's text lines (the show's title is the panel's border title)."""
+    snap = view.snapshot
+    out = Text(no_wrap=True, overflow="ellipsis")
+    out.append(f"gains: {source_name}  ")
+    mode = snap.mode if snap is not None else "auto"
+    out.append(f" {mode.upper()} ", style=MODE_STYLES.get(mode, "bold"))
+    if snap is None:
+        out.append("\nwaiting for the first hop\n\n", style="dim")
+    else:
+        budget_ms = hop_s * 1000
+        late = snap.compute_ms > budget_ms
+        out.append(f"\nhop {snap.index}  t {snap.t:.1f} s  compute ")
+        out.append(f"{snap.compute_ms:.2f} ms", style="bold red" if late else "bold")
+        out.append(f" / {budget_ms:.0f} ms  misses ")
+        out.append(str(snap.misses), style="bold red" if snap.misses else "")
+        out.append("  faults ")
+        out.append(str(snap.faults), style="bold red" if snap.faults else "")
+        # Always a line, so the panel's height (and the layout) stays put from hop to hop.
+        out.append(
+            f"\nlast fault: {snap.last_fault or 'none'}", style="red" if snap.last_fault else ""
+        )
+        stats = "  ".join(f"{k} {v}" for k, v in snap.source_stats.items()) or "ok"
+        out.append(f"\nsource: {stats}")
+    for line in view.sinks:
+        out.append(f"\n{line}")
+    return out
+
+
+class MasterPanel(Vertical):
+    """Bottom panel; `show_view` is called from the app's message handler only."""
+
+    DEFAULT_CSS = """
+    MasterPanel {
+        height: auto;
+        border-top: hkey $primary;
+        padding: 0 1;
+    }
+    MasterPanel #status {
+        height: 1;
+        color: $warning;
+    }
+    MasterPanel #spark-label {
+        height: 1;
+        color: $text-muted;
+    }
+    MasterPanel Sparkline {
+        height: 2;
+    }
+    """
+
+    def __init__(self, title: str, source_name: str, hop_s: float) -> None:
+        super().__init__(id="master")
+        self.source_name = source_name
+        self.hop_s = hop_s
+        self.border_title = title
+        self._info_lines = -1
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="info")
+        yield Static(id="status")
+        yield Static(id="spark-label")
+        yield Sparkline([], id="spark")
+
+    def show_view(self, view: MasterView) -> None:
+        info = info_text(self.source_name, self.hop_s, view)
+        lines = info.plain.count("\n")
+        # A layout pass costs more than the rest of a frame: only when the height changes.
+        self.query_one("#info", Static).update(info, layout=lines != self._info_lines)
+        self._info_lines = lines
+        self.query_one("#status", Static).update(Text(view.status), layout=False)
+        hist = view.sent_history
+        label = f"{view.channel_name} sent, last {view.history_s:.0f} s"
+        if hist:
+            label += f": {min(hist):+.1f} .. {max(hist):+.1f} dB, now {hist[-1]:+.1f} dB"
+        self.query_one("#spark-label", Static).update(Text(label), layout=False)
+        self.query_one("#spark", Sparkline).data = hist
