@@ -99,6 +99,10 @@ class Show:
         self.engine.stop()
 
     def close(self) -> None:
+        """Let every output land its last values, then close them and the source."""
+        for sink in self.engine.sinks:
+            if not sink.flush(1.0):
+                log.warning("%s: last values not confirmed before closing", sink.name)
         for sink in self.engine.sinks:
             try:
                 sink.close()

@@ -105,3 +105,20 @@ def test_run_with_an_unknown_device_is_a_clear_error() -> None:
     assert res.returncode == 1
     line = res.stderr.strip().splitlines()[-1]
     assert "NoSuchInterface" in line or "PortAudio" in line
+
+
+def test_demo_runs_the_whole_chain_headless(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    res = ailive("demo", "--headless", "--fast", "--seconds", "3", "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    mix, rate = sf.read(out / "mix.wav")
+    assert rate == 48_000 and len(mix) == 3 * 48_000 and np.abs(mix).max() > 0.01
+    names, times, gains = read_automation_csv(out / "gains.csv")
+    assert np.allclose(times, 0.05 * np.arange(1, 61))
+    assert names[0] == "Kick" and len(names) == 8 and gains.shape == (60, 8)
+    # The virtual console's faders ended where the last automation row says (1024 steps).
+    fader_line = next(line for line in res.stdout.splitlines() if "faders:" in line)
+    faders = [float(tok) for tok in fader_line.split()[2::2]]
+    assert np.allclose(faders, gains[-1], atol=0.25)
+    summary = (out / "summary.json").read_text()
+    assert "connected 127.0.0.1" in summary and '"deadline_misses": 0' in summary

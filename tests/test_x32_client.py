@@ -252,3 +252,14 @@ def test_xremote_is_renewed() -> None:
             assert subscribed(console, client)
             console.move_fader(1, 0.4)
             assert wait_until(lambda: client.overridden == {0})
+
+
+def test_flush_waits_until_the_console_holds_the_last_values(
+    console: VirtualConsole, client: X32Client
+) -> None:
+    # A burst faster than the rate limit: only the last values matter, and flush lands them.
+    for k in range(20):
+        client.send(np.array([-1.0 * k, -0.5 * k, 2.0, -20.0]), 0.05 * k)
+    assert client.flush(2.0)
+    for i, db in enumerate([-19.0, -9.5, 2.0, -20.0]):
+        assert console.fader(i + 1) == pytest.approx(target(db))

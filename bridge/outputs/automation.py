@@ -22,6 +22,9 @@ class AutomationRecorder:
         self.times.append(t)
         self.rows.append(np.asarray(gains_db, dtype=np.float64).copy())
 
+    def flush(self, timeout_s: float = 1.0) -> bool:
+        return True
+
     def status(self) -> str:
         return f"recording, {len(self.rows)} points"
 

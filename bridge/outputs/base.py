@@ -21,6 +21,10 @@ class GainSink(Protocol):
         """Gains in dB for every channel (index = capture channel), valid from time `t` (s)."""
         ...
 
+    def flush(self, timeout_s: float = 1.0) -> bool:
+        """Block until what was sent has landed (end of a show); True when it has."""
+        ...
+
     def status(self) -> str:
         """One line for the TUI, e.g. 'connected 127.0.0.1:10023, /xremote ok'."""
         ...

@@ -226,6 +226,22 @@ class X32Client:
             out = self._due_sets(now)
         self._send_raw(out)
 
+    def flush(self, timeout_s: float = 1.0) -> bool:
+        """Wait until the console confirms the latest level of every driven fader.
+
+        Sets wait out the rate limit and are read back, so this takes a few hundred ms; True
+        when every fader (not held by a person) shows what we last asked for.
+        """
+
+        def settled() -> bool:
+            return self._lost is False and all(
+                i in self._overridden or s.desired is None or s.confirmed == s.desired
+                for i, s in enumerate(self._faders)
+            )
+
+        with self._changed:
+            return self._changed.wait_for(settled, timeout=timeout_s)
+
     def status(self) -> str:
         """One line for the TUI."""
         now = time.monotonic()
