@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import sys
@@ -14,6 +15,11 @@ from bridge import __version__
 from bridge.config import DEMO_SONG_DIR, VIRTUAL_CONSOLE_HOST
 
 log = logging.getLogger("ailive")
+
+EXTENSIONS = ("models.data.cli", "models.cli")
+"""Modules that add verbs (data, train, eval): each has `add_parsers(verbs)`, and every parser it
+adds sets `handler=` (a function of the parsed arguments returning an exit status) as a default.
+Heavy imports stay inside the handlers so `ailive --help` stays quick."""
 
 
 class CliError(Exception):
@@ -193,6 +199,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default=VIRTUAL_CONSOLE_HOST)
     p.add_argument("--port", type=_port, default=10023)
     p.add_argument("--channels", type=int, default=32, choices=range(1, 33), metavar="N")
+
+    for name in EXTENSIONS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name is not None and name.startswith(exc.name):
+                continue  # that part of the product is not installed
+            raise
+        module.add_parsers(verbs)
     return parser
 
 
@@ -204,7 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(args.verbose, args.quiet)
     from bridge import commands
 
-    handler = getattr(commands, f"cmd_{args.verb}")
+    handler = getattr(args, "handler", None) or getattr(commands, f"cmd_{args.verb}")
     try:
         return int(handler(args) or 0)
     except CliError as exc:
