@@ -56,7 +56,8 @@ def list_devices() -> list[Device]:
 
 
 def find_device(spec: str | int, *, kind: str = "input") -> Device:
-    """A device by index or by (case-insensitive) part of its name, with `kind` channels."""
+    """A device by index, or by (case-insensitive) part of its name or of its host API's name
+    (JACK's one device is called 'system'; `--device JACK` finds it), with `kind` channels."""
     devices = list_devices()
     want_inputs = kind == "input"
     usable = [d for d in devices if (d.max_inputs if want_inputs else d.max_outputs) > 0]
@@ -66,7 +67,10 @@ def find_device(spec: str | int, *, kind: str = "input") -> Device:
             if d.index == idx:
                 return d
         raise AudioBackendError(f"no {kind} device with index {idx}; see `ailive devices`")
-    matches = [d for d in usable if str(spec).lower() in d.name.lower()]
+    needle = str(spec).lower()
+    matches = [d for d in usable if needle in d.name.lower()]
+    if not matches:
+        matches = [d for d in usable if needle in d.hostapi.lower()]
     if not matches:
         names = ", ".join(repr(d.name) for d in usable) or "none"
         raise AudioBackendError(f"no {kind} device matches {spec!r}; {kind} devices: {names}")

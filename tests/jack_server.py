@@ -1,0 +1,96 @@
+"""A real JACK server with the dummy driver, for capture tests without a sound card."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+
+
+def jack_available() -> str | None:
+    """None when a JACK server and the Python clients can run here, else the reason."""
+    if shutil.which("jackd") is None:
+        return "jackd is not installed (apt-get install jackd2)"
+    try:
+        import jack  # noqa: F401
+        import sounddevice  # noqa: F401
+    except (ImportError, OSError) as exc:
+        return f"JACK-Client or PortAudio missing: {exc}"
+    return None
+
+
+@contextmanager
+def dummy_jack(rate: int = 48_000, period: int = 256, ports: int = 16) -> Iterator[str]:
+    """Start `jackd -d dummy` under a unique server name; yields the name.
+
+    Sets JACK_DEFAULT_SERVER for this process, so PortAudio and JACK-Client use this server.
+    """
+    reason = jack_available()
+    if reason:
+        pytest.skip(reason)
+    import jack
+    import sounddevice as sd
+
+    name = f"ailive-test-{uuid.uuid4().hex[:8]}"
+    env = {**os.environ, "JACK_NO_AUDIO_RESERVATION": "1"}
+    proc = subprocess.Popen(
+        [
+            "jackd",
+            "-n",
+            name,
+            "--no-realtime",
+            "-d",
+            "dummy",
+            "-r",
+            str(rate),
+            "-p",
+            str(period),
+            "-C",
+            str(ports),
+            "-P",
+            str(ports),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    saved = {k: os.environ.get(k) for k in ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER")}
+    os.environ["JACK_DEFAULT_SERVER"] = name
+    os.environ["JACK_NO_START_SERVER"] = "1"
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                probe: Any = jack.Client("probe", servername=name, no_start_server=True)
+                probe.close()
+                break
+            except jack.JackOpenError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"jackd did not start (exit {proc.poll()})")
+                time.sleep(0.05)
+        # PortAudio scans servers when it initialises: make it see this one.
+        sd._terminate()
+        sd._initialize()
+        yield name
+    finally:
+        # PortAudio must let go of the server before it stops, or Python aborts at exit.
+        sd._terminate()
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        sd._initialize()
