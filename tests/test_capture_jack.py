@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -14,15 +15,27 @@ import pytest
 from bridge.capture import CaptureSource
 from bridge.devices import AudioBackendError
 from bridge.engine import Engine
+from bridge.jackserver import JackUnavailable, jack_available
+from bridge.jackserver import dummy_jack as _dummy_jack
 from bridge.outputs.automation import AutomationRecorder
 from bridge.sources import FileSource
 from models.baselines.autofader import LoudnessAutoFader
 from models.song import ChannelInfo, Song, SongMeta
-from tests.jack_server import dummy_jack
+
+pytestmark = pytest.mark.skipif(jack_available() is not None, reason=str(jack_available()))
 
 RATE = 48_000
 HOP = 2400
 CHANNELS = 6
+
+
+@contextmanager
+def dummy_jack(**kw: int) -> Iterator[str]:
+    try:
+        with _dummy_jack(**kw) as name:
+            yield name
+    except JackUnavailable as exc:
+        pytest.fail(str(exc))
 
 
 class Player:

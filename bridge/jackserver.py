@@ -1,4 +1,5 @@
-"""A real JACK server with the dummy driver, for capture tests without a sound card."""
+"""A JACK server with the dummy driver: real-time audio and MIDI routing with no sound card, for
+rehearsals, capture tests and latency benchmarks."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import pytest
+
+class JackUnavailable(RuntimeError):
+    """jackd or the Python JACK/PortAudio clients are missing."""
 
 
 def jack_available() -> str | None:
@@ -28,13 +31,14 @@ def jack_available() -> str | None:
 
 @contextmanager
 def dummy_jack(rate: int = 48_000, period: int = 256, ports: int = 16) -> Iterator[str]:
-    """Start `jackd -d dummy` under a unique server name; yields the name.
+    """Start `jackd -d dummy` under a unique server name; yields the name. Raises
+    JackUnavailable when it cannot run here.
 
     Sets JACK_DEFAULT_SERVER for this process, so PortAudio and JACK-Client use this server.
     """
     reason = jack_available()
     if reason:
-        pytest.skip(reason)
+        raise JackUnavailable(reason)
     import jack
     import sounddevice as sd
 
@@ -74,7 +78,7 @@ def dummy_jack(rate: int = 48_000, period: int = 256, ports: int = 16) -> Iterat
                 break
             except jack.JackOpenError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"jackd did not start (exit {proc.poll()})")
+                    raise JackUnavailable(f"jackd did not start (exit {proc.poll()})") from None
                 time.sleep(0.05)
         # PortAudio scans servers when it initialises: make it see this one.
         sd._terminate()
