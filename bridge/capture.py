@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import queue
 from collections.abc import Iterator, Sequence
+from time import perf_counter
 from typing import Any
 
 import numpy as np
@@ -55,7 +56,8 @@ class CaptureSource:
             raise ValueError(f"{len(self.names)} names for {len(self.channels)} channels")
         self.blocksize = blocksize
         self.timeout_s = timeout_s
-        self._q: queue.Queue[np.ndarray] = queue.Queue(maxsize=queue_blocks)
+        self._q: queue.Queue[tuple[np.ndarray, float]] = queue.Queue(maxsize=queue_blocks)
+        self.hop_time: float | None = None
         self._counts = {"overflows": 0, "underflows": 0, "dropped_blocks": 0}
         self._cols = np.array(self.channels)
         self._stream: Any = self._sd.InputStream(
@@ -77,7 +79,7 @@ class CaptureSource:
         if status.input_underflow:
             self._counts["underflows"] += 1
         try:
-            self._q.put_nowait(indata.copy())
+            self._q.put_nowait((indata.copy(), perf_counter()))
         except queue.Full:
             self._counts["dropped_blocks"] += 1
 
@@ -90,13 +92,15 @@ class CaptureSource:
         try:
             while True:
                 try:
-                    block = self._q.get(timeout=self.timeout_s)
+                    block, arrived = self._q.get(timeout=self.timeout_s)
                 except queue.Empty:
                     raise SourceError(
                         f"no audio from {self.device.name!r} for {self.timeout_s:.1f} s"
                     ) from None
                 buf = np.concatenate([buf, block[:, self._cols].T], axis=1)
                 while buf.shape[1] >= hop_samples:
+                    # The hop's last sample came with this block (to within one block).
+                    self.hop_time = arrived
                     yield buf[:, :hop_samples]
                     buf = buf[:, hop_samples:]
         finally:

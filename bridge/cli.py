@@ -60,6 +60,12 @@ def _add_common_show(p: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="where the mix WAV, gains CSV and summary go (default: ./ailive-out)",
     )
+    p.add_argument(
+        "--play",
+        metavar="DEVICE",
+        default=None,
+        help="direct mode: also play the mono mix on this output device (see `ailive devices`)",
+    )
 
 
 def _positive_float(text: str) -> float:

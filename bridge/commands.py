@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bridge.cli import CliError, print_json
 from bridge.engine import HopSnapshot
+from bridge.mixdown import MixOutput
 from bridge.show import Show
 from models.gainsource import GainSource
 from models.song import Song
@@ -73,6 +74,19 @@ def _progress_printer(show: Show, every_s: float = 2.0) -> Callable[[HopSnapshot
     return on_hop
 
 
+def _mix_player(device: str | None) -> list[MixOutput]:
+    """The sound card for direct mode, when asked for."""
+    if device is None:
+        return []
+    from bridge.devices import AudioBackendError
+    from bridge.playback import MixPlayer
+
+    try:
+        return [MixPlayer(device)]
+    except AudioBackendError as exc:
+        raise CliError(str(exc), exit_code=1) from exc
+
+
 def _run_show(show: Show, *, headless: bool, exit_when_done: bool) -> None:
     use_tui = not headless and sys.stdout.isatty() and sys.stdin.isatty()
     if use_tui:
@@ -134,7 +148,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     names = [nm or fallback for nm, fallback in zip(client.names, song.names, strict=False)]
     title = str(song.meta.extra.get("title", args.song.name))
     show = Show(
-        source, gain_source, sinks=[client], out_dir=args.out, names=names, title=f"demo: {title}"
+        source,
+        gain_source,
+        sinks=[client],
+        out_dir=args.out,
+        names=names,
+        title=f"demo: {title}",
+        mix_outputs=_mix_player(args.play),
     )
     client.on_human_move = show.engine.human_move
     log.info(
@@ -237,6 +257,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         out_dir=args.out,
         names=names,
         title=f"live: {profile.name}",
+        mix_outputs=_mix_player(args.play),
     )
     if client is not None:
         client.on_human_move = show.engine.human_move

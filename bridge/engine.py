@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bridge.config import HOP_SAMPLES
-from bridge.mixdown import DirectMixer, MixRecorder
+from bridge.mixdown import DirectMixer, MixOutput, MixRecorder
 from bridge.outputs.base import GainSink
 from bridge.safety import ChannelState, SafetyStage
 from bridge.sources import AudioSource, SourceError
@@ -53,10 +53,15 @@ class EngineStats:
     faults: int = 0
     sink_errors: int = 0
     compute_ms: list[float] = field(default_factory=list)
+    latency_ms: list[float] = field(default_factory=list)
+    """Last captured sample of a hop -> the sinks called with its gains (live sources only)."""
     stopped_by: str = "end of source"
 
     def percentile_ms(self, q: float) -> float:
         return float(np.percentile(self.compute_ms, q)) if self.compute_ms else 0.0
+
+    def latency_percentile_ms(self, q: float) -> float:
+        return float(np.percentile(self.latency_ms, q)) if self.latency_ms else 0.0
 
 
 def _level_db(x: np.ndarray) -> np.ndarray:
@@ -69,7 +74,8 @@ class Engine:
     Args:
         deadline_s: compute budget per hop; a prediction that takes longer is discarded and the
             previous gains are held (counted as a deadline miss).
-        mixer: when given, the direct mode: the gains are applied to the audio into `recorder`.
+        recorder, mix_outputs: direct mode: the gains are applied to the audio, and the mono mix
+            goes to the recorder (a file at the end) and each mix output (e.g. a sound card).
     """
 
     def __init__(
@@ -81,6 +87,7 @@ class Engine:
         hop_samples: int = HOP_SAMPLES,
         deadline_s: float | None = None,
         recorder: MixRecorder | None = None,
+        mix_outputs: Sequence[MixOutput] = (),
         on_hop: Callable[[HopSnapshot], None] | None = None,
     ) -> None:
         self.source = source
@@ -89,11 +96,14 @@ class Engine:
         self.hop_samples = hop_samples
         self.hop_s = hop_samples / source.sample_rate
         self.deadline_s = self.hop_s if deadline_s is None else deadline_s
-        self.recorder = recorder
+        self.mix_outputs: list[MixOutput] = [
+            *([recorder] if recorder is not None else []),
+            *mix_outputs,
+        ]
         self.on_hop = on_hop
         self.n = source.n_channels
         self.safety = SafetyStage(self.n, self.hop_s)
-        self.mixer = DirectMixer(self.n) if recorder is not None else None
+        self.mixer = DirectMixer(self.n) if self.mix_outputs else None
         self.stats = EngineStats()
         self._stop = threading.Event()
         self.latest: HopSnapshot | None = None
@@ -133,9 +143,11 @@ class Engine:
             )
         finite = np.isfinite(hop)
         clean = hop if finite.all() else np.where(finite, hop, 0.0)
-        if self.mixer is not None and self.recorder is not None:
+        if self.mixer is not None:
             # Zero latency: this hop gets the gains decided before it arrived.
-            self.recorder.add(self.mixer.process(clean, applied))
+            mono = self.mixer.process(clean, applied)
+            for output in self.mix_outputs:
+                output.add(mono)
         peak_db = _level_db(np.max(np.abs(clean), axis=1))
         rms_db = _level_db(np.sqrt(np.mean(clean.astype(np.float64) ** 2, axis=1)))
 
@@ -161,6 +173,9 @@ class Engine:
         self.stats.hops += 1
 
         t_next = (k + 1) * self.hop_s
+        captured = self.source.hop_time
+        if captured is not None:
+            self.stats.latency_ms.append((time.perf_counter() - captured) * 1000)
         for sink in self.sinks:
             try:
                 sink.send(out, t_next)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import soundfile as sf
@@ -10,6 +11,12 @@ import soundfile as sf
 
 def db_to_linear(db: np.ndarray) -> np.ndarray:
     return np.power(10.0, np.asarray(db, dtype=np.float64) / 20.0)
+
+
+class MixOutput(Protocol):
+    """Takes the direct mix one hop at a time (a file recorder, a sound card); never blocks."""
+
+    def add(self, chunk: np.ndarray) -> None: ...
 
 
 class DirectMixer:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bridge.engine import Engine, EngineStats, HopSnapshot
-from bridge.mixdown import MixRecorder
+from bridge.mixdown import MixOutput, MixRecorder
 from bridge.outputs.automation import AutomationRecorder
 from bridge.outputs.base import GainSink
 from bridge.sources import AudioSource
@@ -44,10 +44,12 @@ class Show:
         out_dir: Path | None = None,
         names: list[str] | None = None,
         direct_mix: bool = True,
+        mix_outputs: list[MixOutput] | None = None,
         title: str = "",
     ) -> None:
         self.source = source
         self.gain_source = gain_source
+        self._mix_outputs = list(mix_outputs or [])
         self.names = names or list(source.names)
         self.title = title or "AiLive Mixer"
         self.out_dir = out_dir
@@ -59,6 +61,7 @@ class Show:
             gain_source,
             [self.automation, *(sinks or [])],
             recorder=self.recorder,
+            mix_outputs=mix_outputs or [],
             on_hop=self._on_hop,
         )
         self.done = threading.Event()
@@ -108,6 +111,10 @@ class Show:
                 sink.close()
             except OSError as exc:  # closing must never hide the results
                 log.warning("closing %s: %s", sink.name, exc)
+        for output in self._mix_outputs:
+            close = getattr(output, "close", None)
+            if close is not None:
+                close()
         self.source.close()
 
     def write_outputs(self) -> ShowOutputs:

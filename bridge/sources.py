@@ -20,6 +20,8 @@ class AudioSource(Protocol):
 
     names: list[str]
     sample_rate: int
+    hop_time: float | None
+    """perf_counter() when the last sample of the latest hop was captured (None: not live)."""
 
     @property
     def n_channels(self) -> int: ...
@@ -60,6 +62,7 @@ class FileSource:
         self._start = start
         self._limit = None if seconds is None else int(seconds * self.sample_rate)
         self._late = 0
+        self.hop_time: float | None = None
 
     @property
     def n_channels(self) -> int:
@@ -89,6 +92,7 @@ class FileSource:
                     time.sleep(wait)
                 elif wait < -hop_s:
                     self._late += 1
+                self.hop_time = due
             yield audio[:, pos : pos + hop_samples]
             pos += hop_samples
             played += hop_samples
