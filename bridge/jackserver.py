@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import numpy as np
+
 
 class JackUnavailable(RuntimeError):
     """jackd or the Python JACK/PortAudio clients are missing."""
@@ -98,3 +100,64 @@ def dummy_jack(rate: int = 48_000, period: int = 256, ports: int = 16) -> Iterat
             else:
                 os.environ[key] = value
         sd._initialize()
+
+
+class JackPlayer:
+    """A JACK client that plays multichannel audio (channels, samples) into its output ports,
+    as a console's USB interface would, once `playing` is set; `loop` repeats it."""
+
+    def __init__(self, audio: np.ndarray, *, name: str = "ailive-player", loop: bool = False):
+        import jack
+
+        self.audio = np.ascontiguousarray(audio, dtype=np.float32)
+        self.loop = loop
+        self.pos = 0
+        self.playing = False
+        self.client: Any = jack.Client(name, no_start_server=True)
+        self.ports = [self.client.outports.register(f"out_{i + 1}") for i in range(len(audio))]
+        self.client.set_process_callback(self._process)
+        self.client.activate()
+
+    def _process(self, frames: int) -> None:
+        total = self.audio.shape[1]
+        for i, port in enumerate(self.ports):
+            buf = port.get_array()
+            if not self.playing:
+                buf[:] = 0.0
+                continue
+            pos = self.pos
+            done = 0
+            while done < frames:
+                if pos >= total:
+                    if not self.loop:
+                        buf[done:] = 0.0
+                        break
+                    pos = 0
+                n = min(frames - done, total - pos)
+                buf[done : done + n] = self.audio[i, pos : pos + n]
+                done += n
+                pos += n
+        if self.playing:
+            self.pos = (self.pos + frames) % total if self.loop else self.pos + frames
+
+    def wire_to_portaudio(self, timeout_s: float = 5.0) -> None:
+        """PortAudio connects its inputs to system:capture; connect them to us instead."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            pa_inputs = self.client.get_ports(
+                is_input=True, is_audio=True, name_pattern="PortAudio"
+            )
+            if len(pa_inputs) >= len(self.ports):
+                break
+            if time.monotonic() > deadline:
+                raise JackUnavailable("PortAudio's capture ports never appeared in JACK")
+            time.sleep(0.01)
+        for port in pa_inputs:
+            for other in self.client.get_all_connections(port):
+                self.client.disconnect(other, port)
+        for ours, theirs in zip(self.ports, pa_inputs, strict=False):
+            self.client.connect(ours, theirs)
+
+    def close(self) -> None:
+        self.client.deactivate()
+        self.client.close()

@@ -15,7 +15,7 @@ import pytest
 from bridge.capture import CaptureSource
 from bridge.devices import AudioBackendError
 from bridge.engine import Engine
-from bridge.jackserver import JackUnavailable, jack_available
+from bridge.jackserver import JackPlayer, JackUnavailable, jack_available
 from bridge.jackserver import dummy_jack as _dummy_jack
 from bridge.outputs.automation import AutomationRecorder
 from bridge.sources import FileSource
@@ -36,55 +36,6 @@ def dummy_jack(**kw: int) -> Iterator[str]:
             yield name
     except JackUnavailable as exc:
         pytest.fail(str(exc))
-
-
-class Player:
-    """A JACK client that plays `audio` (channels, samples) once `start()` is called."""
-
-    def __init__(self, audio: np.ndarray) -> None:
-        import jack
-
-        self.audio = audio
-        self.pos = 0
-        self.playing = False
-        self.client: Any = jack.Client("ailive-player", no_start_server=True)
-        self.ports = [self.client.outports.register(f"out_{i + 1}") for i in range(len(audio))]
-        self.client.set_process_callback(self._process)
-        self.client.activate()
-
-    def _process(self, frames: int) -> None:
-        for i, port in enumerate(self.ports):
-            buf = port.get_array()
-            if self.playing:
-                chunk = self.audio[i, self.pos : self.pos + frames]
-                buf[: len(chunk)] = chunk
-                buf[len(chunk) :] = 0.0
-            else:
-                buf[:] = 0.0
-        if self.playing:
-            self.pos += frames
-
-    def wire_to_portaudio(self) -> None:
-        """PortAudio connects its inputs to system:capture; connect them to us instead."""
-        deadline = time.monotonic() + 5
-        while True:
-            pa_inputs = self.client.get_ports(
-                is_input=True, is_audio=True, name_pattern="PortAudio"
-            )
-            if len(pa_inputs) >= len(self.ports):
-                break
-            if time.monotonic() > deadline:
-                pytest.fail("PortAudio's capture ports never appeared in JACK")
-            time.sleep(0.01)
-        for port in pa_inputs:
-            for other in self.client.get_all_connections(port):
-                self.client.disconnect(other, port)
-        for ours, theirs in zip(self.ports, pa_inputs, strict=False):
-            self.client.connect(ours, theirs)
-
-    def close(self) -> None:
-        self.client.deactivate()
-        self.client.close()
 
 
 class Tap:
@@ -125,7 +76,7 @@ def test_capture_hears_what_was_played_and_gains_match_offline() -> None:
     audio += 0.01  # every sample non-zero: the first one marks where playback began
 
     with dummy_jack():
-        player = Player(audio)
+        player = JackPlayer(audio)
         try:
             source = Tap(CaptureSource("JACK", list(range(CHANNELS)), blocksize=256))
             auto = AutomationRecorder(source.names)
