@@ -62,8 +62,29 @@ def _autofader() -> GainSource:
     return LoudnessAutoFader()
 
 
+def _gainsharing() -> GainSource:
+    from models.baselines.gainsharing import GainSharingAutomixer
+
+    return GainSharingAutomixer()
+
+
+def _untrained(kind: str, mode: str) -> Callable[[], GainSource]:
+    """A network with random weights: its compute is real, its gains are not (benchmarks)."""
+
+    def make() -> GainSource:
+        from models.inference import untrained_gain_source
+
+        return untrained_gain_source(kind, mode)
+
+    return make
+
+
 GAIN_SOURCES: dict[str, Callable[[], GainSource]] = {
+    "alm-mr-untrained": _untrained("alm", "mr"),
+    "alm-sr-untrained": _untrained("alm", "sr"),
     "autofader": _autofader,
+    "dmc-untrained": _untrained("dmc", "sr"),
+    "gainsharing": _gainsharing,
     "raw": UnityGains,
 }
 """Gain sources by name; `default_gain_source()` picks the shipped model when there is one."""

@@ -1,0 +1,66 @@
+"""The AiLive Mixer network (ALM-MR, ALM-SR), its features, zero-latency mixing and offline pass."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import torch
+
+from models.alm.config import ALMConfig, DMCConfig, GainRange, Geometry, geometry_for
+from models.alm.features import check_audio, frame_embeddings, frame_rms_db
+from models.alm.mixing import apply_gains_zero_latency, zero_latency_gains
+from models.embedding import EmbeddingModule
+from models.embedding.frontend import CausalLogMel
+
+__all__ = [
+    "ALMConfig",
+    "DMCConfig",
+    "GainRange",
+    "Geometry",
+    "MixerNet",
+    "apply_gains_zero_latency",
+    "geometry_for",
+    "offline_forward",
+    "zero_latency_gains",
+]
+
+
+class MixerNet(Protocol):
+    """What the streaming runner, training and evaluation need from ALM and DMC networks."""
+
+    kind: str
+    embedding: EmbeddingModule
+    frontend: CausalLogMel
+
+    @property
+    def geometry(self) -> Geometry: ...
+
+    @property
+    def gain(self) -> GainRange: ...
+
+    def __call__(
+        self,
+        emb: torch.Tensor,
+        rms_db: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        state: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]: ...
+
+
+def offline_forward(
+    model: MixerNet,
+    audio: torch.Tensor,
+    mask: torch.Tensor | None = None,
+    phase: torch.Tensor | None = None,
+    state: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """audio: (batch, channels, samples) at 48 kHz -> (z (batch, channels, F), state).
+
+    F = samples // model.geometry.frame; `model.gain.to_db(z)[..., t]` is the gain for frame t+1.
+    phase: (channels,) embedding refresh phases (default: the geometry's).
+    """
+    check_audio(audio)
+    geometry = model.geometry
+    emb = frame_embeddings(model.embedding, model.frontend, audio, geometry, phase)
+    rms = frame_rms_db(audio, geometry.frame)
+    return model(emb, rms, mask, state)

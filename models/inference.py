@@ -1,0 +1,193 @@
+"""The streaming runner: a mixer network (ALM or DMC) as a GainSource, hop by hop.
+
+It owns everything around the network: the causal log-mel of each hop, a buffer of the last
+975 ms of mel frames per channel, the embedding refresh schedule (a sixth of the channels every
+50 ms for ALM-MR, every channel each 975 ms for ALM-SR), the carried GRU state, eval/no_grad and
+the denormalisation to dB. Fed the same audio it reproduces `models.alm.offline_forward`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from models.alm import MixerNet
+from models.alm.config import MEL_HOP, RMS_FLOOR_DB, SAMPLE_RATE, WINDOW_FRAMES
+from models.alm.network import ALMNet
+from models.dmc import DMCNet
+from models.gainsource import InputAudioError, check_hop
+
+_SPARE_FRAMES = 512
+"""Extra room in the mel buffer: it is compacted once per this many mel frames."""
+
+
+class _Core(nn.Module):
+    """One F2 frame of the network with a state tensor always present (traceable); a
+    stateless network (DMC) passes its placeholder state through."""
+
+    def __init__(self, model: MixerNet, stateful: bool) -> None:
+        super().__init__()
+        self.model = model
+        self.stateful = stateful
+
+    def forward(
+        self, emb: torch.Tensor, rms_db: torch.Tensor, state: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """emb (1, c, 1, D), rms_db (1, c, 1), state (1, c, H) -> (z (c,), state)."""
+        z, new_state = self.model(emb, rms_db, None, state if self.stateful else None)
+        return z[0, :, 0], new_state if self.stateful and new_state is not None else state
+
+
+def _compile(module: nn.Module, *example: torch.Tensor) -> nn.Module:
+    """torch.jit trace + freeze (folds batch norms, drops Python overhead): ~2x per call here."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        traced = torch.jit.trace(module.eval(), example, check_trace=False)
+        return torch.jit.freeze(traced)
+
+
+class StreamingMixer:
+    """GainSource: `step(hop)` -> gains in dB for the NEXT hop, from everything heard so far.
+
+    Before the first F2 frame completes (the first 975 ms for ALM-SR) the gains are 0 dB.
+    A hop may end mid F2 frame (ALM-SR's 975 ms frames against 50 ms hops): the returned gains
+    are then those in force at the start of the next hop.
+
+    Args:
+        jit: run the embedding and the per-frame network traced and frozen (torch.jit): each
+            `reset` traces them for its channel count with the model's weights at that moment.
+            False runs the model eagerly.
+    """
+
+    def __init__(self, model: MixerNet, name: str = "model", jit: bool = True) -> None:
+        self.model = model
+        self.name = name
+        self.jit = jit
+        if isinstance(model, nn.Module):
+            model.eval()
+        self._n = 0
+
+    @classmethod
+    def from_checkpoint(cls, path: Path, name: str | None = None) -> StreamingMixer:
+        from models.checkpoint import load_model
+
+        return cls(load_model(path), name or Path(path).stem)
+
+    @torch.no_grad()
+    def reset(self, n_channels: int, sample_rate: int) -> None:
+        if sample_rate != SAMPLE_RATE:
+            raise InputAudioError(f"the model runs at {SAMPLE_RATE} Hz, got {sample_rate} Hz")
+        if n_channels < 1:
+            raise InputAudioError(f"need at least one channel, got {n_channels}")
+        fe = self.model.frontend
+        self._n = n_channels
+        self._geometry = self.model.geometry
+        self._phase = self._geometry.default_phase(n_channels).numpy()
+        self._tail = torch.zeros(n_channels, fe.context)
+        silence = fe.silence()  # (n_mels,)
+        self._mel = silence[None, :, None].repeat(n_channels, 1, WINDOW_FRAMES + _SPARE_FRAMES)
+        self._mel_len = WINDOW_FRAMES  # valid columns; the last one is mel frame _mel_count - 1
+        self._mel_count = 0
+        self._samples = 0
+        self._frame = 0
+        self._frame_pos = 0
+        self._sumsq = torch.zeros(n_channels, dtype=torch.float64)
+        window = silence[None, :, None].expand(1, fe.n_mels, WINDOW_FRAMES).contiguous()
+        self._emb = self.model.embedding(window).expand(n_channels, -1).clone()  # (c, D)
+        stateful = isinstance(self.model, ALMNet)
+        hidden = self.model.config.gru_hidden if isinstance(self.model, ALMNet) else 1
+        self._state = torch.zeros(1, n_channels, hidden)
+        self._gains_db = np.zeros(n_channels, dtype=np.float64)
+        core: nn.Module = _Core(self.model, stateful)
+        embed = self.model.embedding
+        if self.jit:
+            rms = torch.zeros(1, n_channels, 1)
+            core = _compile(core, self._emb[None, :, None, :], rms, self._state)
+            embed = _compile(embed, window)  # type: ignore[arg-type, assignment]
+        self._core, self._embed = core, embed
+
+    @torch.no_grad()
+    def step(self, hop: np.ndarray) -> np.ndarray:
+        check_hop(hop, self._n)
+        x = torch.from_numpy(np.ascontiguousarray(hop, dtype=np.float32))  # (c, L)
+        self._append_mel(x)
+        frame = self._geometry.frame
+        pos, length = 0, x.shape[1]
+        while pos < length:
+            take = min(length - pos, frame - self._frame_pos)
+            part = x[:, pos : pos + take]
+            self._sumsq += torch.sum(part * part, dim=1, dtype=torch.float64)
+            self._frame_pos += take
+            pos += take
+            if self._frame_pos == frame:
+                self._complete_frame()
+        return self._gains_db.copy()
+
+    def _append_mel(self, x: torch.Tensor) -> None:
+        """Adds the mel frames that end inside this hop to the per-channel buffer."""
+        fe = self.model.frontend
+        self._samples += x.shape[1]
+        buf = torch.cat([self._tail, x], dim=1)  # (c, history + L)
+        n_new = self._samples // MEL_HOP - self._mel_count
+        if n_new > 0:
+            new = fe.frames_from(buf[:, : fe.context + n_new * MEL_HOP])  # (c, n_mels, n_new)
+            if self._mel_len + n_new > self._mel.shape[-1]:
+                keep = WINDOW_FRAMES + 1
+                self._mel[..., :keep] = self._mel[..., self._mel_len - keep : self._mel_len].clone()
+                self._mel_len = keep
+            self._mel[..., self._mel_len : self._mel_len + n_new] = new
+            self._mel_len += n_new
+            self._mel_count += n_new
+        self._tail = buf[:, n_new * MEL_HOP :]
+
+    def _window(self, channels: np.ndarray, end: int) -> torch.Tensor:
+        """The 96 mel frames ending with global mel frame `end` -> (len(channels), n_mels, 96)."""
+        stop = self._mel_len - (self._mel_count - 1 - end)
+        idx = torch.from_numpy(channels)
+        return self._mel[idx, :, stop - WINDOW_FRAMES : stop]
+
+    def _complete_frame(self) -> None:
+        g, t = self._geometry, self._frame
+        due = np.flatnonzero((t - self._phase) % g.refresh == 0)
+        if due.size:
+            win = self._window(due, g.window_end(t))
+            self._emb[torch.from_numpy(due)] = self._embed(win)
+        ms = self._sumsq / g.frame + 10.0 ** (RMS_FLOOR_DB / 10.0)
+        rms_db = (10.0 * torch.log10(ms)).float()  # (c,)
+        z, self._state = self._core(self._emb[None, :, None, :], rms_db[None, :, None], self._state)
+        self._gains_db = self.model.gain.to_db(z.double()).numpy()
+        self._frame += 1
+        self._frame_pos = 0
+        self._sumsq.zero_()
+
+
+def untrained_model(
+    kind: str = "alm", mode: str = "mr", embedding: str = "student", seed: int = 0
+) -> ALMNet | DMCNet:
+    """A randomly initialised ALM or DMC network (for benchmarks and tests), seeded.
+
+    embedding "mn04" starts from the pretrained EfficientAT weights when ../shared has them.
+    """
+    from models.alm.config import ALMConfig, DMCConfig
+    from models.checkpoint import build_model
+    from models.embedding.mn04 import MN04_FILE, shared_weights_dir
+
+    if kind not in ("alm", "dmc"):
+        raise ValueError(f"kind must be 'alm' or 'dmc', got {kind!r}")
+    config = ALMConfig(mode=mode) if kind == "alm" else DMCConfig(mode=mode)
+    pretrained = embedding == "mn04" and (shared_weights_dir() / MN04_FILE).is_file()
+    meta = {"kind": kind, "config": config.to_json(), "embedding": {"kind": embedding}}
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        return build_model(meta, pretrained=pretrained).eval()
+
+
+def untrained_gain_source(kind: str, mode: str, embedding: str = "student") -> StreamingMixer:
+    """GainSource around `untrained_model`, named e.g. "alm-mr-untrained"."""
+    suffix = "" if embedding == "student" else f"-{embedding}"
+    name = f"{kind}-{mode}{suffix}-untrained"
+    return StreamingMixer(untrained_model(kind, mode, embedding), name)
