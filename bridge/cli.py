@@ -160,6 +160,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default=None, help="console address (overrides the profile)")
     p.add_argument("--port", type=_port, default=None, help="console port (overrides the profile)")
     p.add_argument(
+        "--rpp",
+        type=Path,
+        default=None,
+        metavar="OUT.RPP",
+        help="record automation: write the show's gains as REAPER volume envelopes at the end",
+    )
+    p.add_argument(
         "--no-console",
         action="store_true",
         help="drive no console: only record the mix and automation (direct mode)",
@@ -182,6 +189,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--gain-source", metavar="NAME", default=None, help="autofader, raw, ...")
     p.add_argument("--seconds", type=_positive_float, default=None, metavar="S")
+    p.add_argument(
+        "--rpp",
+        type=Path,
+        default=None,
+        metavar="OUT.RPP",
+        help="also write the automation as REAPER volume envelopes (an existing project is "
+        "backed up, then updated)",
+    )
 
     p = verbs.add_parser(
         "profiles",

@@ -194,11 +194,35 @@ def cmd_render(args: argparse.Namespace) -> int:
     show.automation.write_csv(gains)
     show.close()
     print(f"     mix: {out}\n   gains: {gains}")
+    if args.rpp:
+        print(f"  reaper: {_write_rpp(args.rpp, args.folder, song, show)}")
     print(
         f"  {stats.hops} hops, compute p50 {stats.percentile_ms(50):.2f} ms, "
         f"p99 {stats.percentile_ms(99):.2f} ms per 50 ms hop"
     )
     return 0
+
+
+def _write_rpp(path: Path, folder: Path, song: Song, show: Show) -> str:
+    """The render's automation as REAPER envelopes, with the channel files as items."""
+    import numpy as np
+
+    from bridge.outputs.rpp_writer import RppError, write_automation
+    from models.song import channel_files
+
+    try:
+        result = write_automation(
+            path,
+            song.names,
+            np.asarray(show.automation.times),
+            show.automation.as_array(),
+            sources=[p.resolve() for p in channel_files(folder)],
+            length_s=song.seconds,
+        )
+    except (OSError, RppError) as exc:
+        raise CliError(f"--rpp {path}: {exc}", exit_code=1) from exc
+    backup = f" (previous version kept as {result.backup})" if result.backup else ""
+    return f"{path}: {result.points} envelope points{backup}"
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -232,24 +256,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     sinks: list[GainSink] = []
     client = None
     if not args.no_console:
-        if profile.output not in ("x32", "xair"):
-            raise CliError(
-                f"profile {profile.name!r}: output {profile.output!r} is not "
-                "implemented yet; x32 and xair are",
-                exit_code=1,
-            )
-        from bridge.outputs.x32 import X32Client
+        from bridge.outputs.factory import SinkError, make_sink
 
-        host = args.host or profile.host
-        port = args.port or profile.port
-        client = X32Client(host, port, channels=[strips[c].strip for c in channels])
         try:
-            client.connect()
-        except ConnectionError as exc:
+            client = make_sink(profile, channels, host=args.host, port=args.port)
+        except SinkError as exc:
             source.close()
             raise CliError(str(exc), exit_code=1) from exc
         names = [nm or fallback for nm, fallback in zip(client.names, names, strict=False)]
         sinks.append(client)
+    if args.rpp:
+        from bridge.outputs.rpp_writer import RppRecorder
+
+        sinks.append(RppRecorder(args.rpp, names))  # "record automation": written at the end
     show = Show(
         source,
         gain_source,

@@ -10,11 +10,21 @@ from typing import Any
 
 from bridge.channels import parse_channels
 from bridge.config import MAPPINGS_DIR, SAFETY, USER_MAPPINGS_DIR, X32_PORT, XAIR_PORT
+from bridge.outputs.midi_law import FaderLaw, LawError, LinearDbLaw, make_law
 
 OUTPUT_KINDS = ("x32", "xair", "reaper", "mackie", "cc")
 """x32: X32/M32 OSC; xair: X-Air/MR OSC; reaper: REAPER OSC; mackie: Mackie Control; cc: MIDI CC."""
 
 DEFAULT_PORTS = {"x32": X32_PORT, "xair": XAIR_PORT, "reaper": 8000}
+MAX_STRIP = {"x32": 32, "xair": 16}
+"""Console channels per family (the other outputs address up to 64 tracks/strips)."""
+AUTOMATION_MODES = ("", "trim", "read", "touch", "latch", "write")
+MIDI_TRANSPORTS = ("rtmidi", "jack", "tcp")
+DEFAULT_LAWS: dict[str, FaderLaw] = {
+    "mackie": LinearDbLaw(-60.0, 12.0),
+    "cc": LinearDbLaw(-60.0, 6.0),
+}
+"""Used when a MIDI profile has no [law]; hosts differ, so state yours in the profile."""
 
 
 class ProfileError(ValueError):
@@ -40,6 +50,10 @@ class ChannelMap:
     offset_db: float = 0.0
     protected: bool = False
     """Never touched by the model (talkback, playback)."""
+    midi_channel: int = 0
+    """Generic CC: MIDI channel 1..16 (default: the strip number)."""
+    cc: int = -1
+    """Generic CC: controller number (default: the profile's cc_number)."""
 
 
 @dataclass
@@ -55,6 +69,22 @@ class Profile:
     max_rate_hz: float = 20.0
     """At most this many sets per fader per second."""
     channels: list[ChannelMap] = field(default_factory=list)
+    listen_port: int = 9000
+    """REAPER: UDP port we receive REAPER's feedback on (REAPER's 'device port')."""
+    bank_size: int = 8
+    """REAPER: tracks per bank (DEVICE_TRACK_COUNT, sent to REAPER at connect); Mackie: 8."""
+    automation_mode: str = ""
+    """REAPER: set driven tracks to trim/read/touch/latch/write at connect ('' = leave)."""
+    midi_transport: str = "rtmidi"
+    """rtmidi (the system's MIDI), jack (rtmidi over JACK MIDI) or tcp (mido socket, host:port)."""
+    midi_virtual: bool = True
+    """Open a virtual port named midi_port; false: connect to an existing port by name."""
+    cc_bits: int = 7
+    """Generic CC: 7 (one controller) or 14 (MSB on cc, LSB on cc + 32)."""
+    cc_number: int = 7
+    """Generic CC: default controller number (7 = channel volume)."""
+    law: FaderLaw | None = None
+    """MIDI outputs: dB <-> controller value ([law] table; a default per kind)."""
 
 
 _TOP_KEYS = {
@@ -67,8 +97,26 @@ _TOP_KEYS = {
     "max_rate_hz",
     "channels",
     "defaults",
+    "listen_port",
+    "bank_size",
+    "automation_mode",
+    "midi_transport",
+    "midi_virtual",
+    "cc_bits",
+    "cc_number",
+    "law",
 }
-_CH_KEYS = {"capture", "strip", "name", "floor_db", "ceiling_db", "offset_db", "protected"}
+_CH_KEYS = {
+    "capture",
+    "strip",
+    "name",
+    "floor_db",
+    "ceiling_db",
+    "offset_db",
+    "protected",
+    "midi_channel",
+    "cc",
+}
 
 
 def _num(path: Path, fld: str, value: Any, lo: float, hi: float) -> float:
@@ -108,6 +156,7 @@ def parse_profile(data: dict[str, Any], path: Path) -> Profile:
         description=str(data.get("description", "")),
         max_rate_hz=_num(path, "max_rate_hz", data.get("max_rate_hz", 20.0), 0.1, 100.0),
     )
+    _parse_output_fields(data, path, prof)
     defaults = data.get("defaults", {})
     if not isinstance(defaults, dict):
         raise ProfileError(path, "defaults", "must be a table of per-channel defaults")
@@ -137,7 +186,7 @@ def parse_profile(data: dict[str, Any], path: Path) -> Profile:
         if "capture" not in merged:
             raise ProfileError(path, f"{where}.capture", "missing (1-based capture channel)")
         cap = _int(path, f"{where}.capture", merged["capture"], 1, 64)
-        strip = _int(path, f"{where}.strip", merged.get("strip", cap), 1, 64)
+        strip = _int(path, f"{where}.strip", merged.get("strip", cap), 1, MAX_STRIP.get(output, 64))
         if cap in seen_capture:
             raise ProfileError(path, f"{where}.capture", f"capture channel {cap} mapped twice")
         if strip in seen_strip:
@@ -164,7 +213,58 @@ def parse_profile(data: dict[str, Any], path: Path) -> Profile:
                 protected=protected,
             )
         )
+        if output == "cc":
+            _parse_cc_channel(merged, path, where, prof)
     return prof
+
+
+def _parse_output_fields(data: dict[str, Any], path: Path, prof: Profile) -> None:
+    """Fields only some outputs use (REAPER ports and banks, MIDI transport, CC, law)."""
+    prof.listen_port = _int(path, "listen_port", data.get("listen_port", 9000), 0, 65535)
+    prof.bank_size = _int(path, "bank_size", data.get("bank_size", 8), 1, 128)
+    mode = data.get("automation_mode", "")
+    if mode not in AUTOMATION_MODES:
+        raise ProfileError(path, "automation_mode", f"must be one of {list(AUTOMATION_MODES)}")
+    prof.automation_mode = mode
+    transport = data.get("midi_transport", "rtmidi")
+    if transport not in MIDI_TRANSPORTS:
+        raise ProfileError(path, "midi_transport", f"must be one of {list(MIDI_TRANSPORTS)}")
+    prof.midi_transport = transport
+    virtual = data.get("midi_virtual", True)
+    if not isinstance(virtual, bool):
+        raise ProfileError(path, "midi_virtual", "must be true or false")
+    prof.midi_virtual = virtual
+    bits = data.get("cc_bits", 7)
+    if bits not in (7, 14) or isinstance(bits, bool):
+        raise ProfileError(path, "cc_bits", f"must be 7 or 14, got {bits!r}")
+    prof.cc_bits = bits
+    prof.cc_number = _int(path, "cc_number", data.get("cc_number", 7), 0, 31 if bits == 14 else 127)
+    raw_law = data.get("law")
+    if raw_law is not None:
+        if not isinstance(raw_law, dict):
+            raise ProfileError(path, "law", "must be a [law] table")
+        try:
+            prof.law = make_law(raw_law)
+        except LawError as exc:
+            raise ProfileError(path, f"law.{exc.field}", str(exc)) from None
+    else:
+        prof.law = DEFAULT_LAWS.get(prof.output)
+    if prof.output in ("mackie", "cc") and prof.midi_transport != "tcp" and not prof.midi_port:
+        raise ProfileError(path, "midi_port", "a MIDI output needs a port name")
+    if prof.output == "mackie" and prof.bank_size != 8:
+        raise ProfileError(path, "bank_size", "a Mackie Control unit banks by 8 strips")
+
+
+def _parse_cc_channel(merged: dict[str, Any], path: Path, where: str, prof: Profile) -> None:
+    """MIDI channel and controller of one generic-CC channel; each pair used once."""
+    m = prof.channels[-1]
+    if "midi_channel" not in merged and m.strip > 16:
+        raise ProfileError(path, f"{where}.midi_channel", "strips above 16 need midi_channel")
+    m.midi_channel = _int(path, f"{where}.midi_channel", merged.get("midi_channel", m.strip), 1, 16)
+    top = 31 if prof.cc_bits == 14 else 127
+    m.cc = _int(path, f"{where}.cc", merged.get("cc", prof.cc_number), 0, top)
+    if any((c.midi_channel, c.cc) == (m.midi_channel, m.cc) for c in prof.channels[:-1]):
+        raise ProfileError(path, f"{where}.cc", f"channel {m.midi_channel} cc {m.cc} mapped twice")
 
 
 def load_profile(path: str | Path) -> Profile:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from types import TracebackType
 
 from bridge.config import VIRTUAL_CONSOLE_HOST, VIRTUAL_CONSOLE_PORT
+from bridge.outputs.console_models import MODELS, X32, ConsoleModel
 from bridge.outputs.x32_law import (
     CHANNEL_COUNT,
     NAME_MAX_CHARS,
@@ -39,7 +40,6 @@ Outgoing = list[tuple[bytes, Address]]
 """Datagrams to send once the state lock is released."""
 
 CONSOLE_NAME = "AiLive-Virtual"
-CONSOLE_MODEL = "X32"
 CONSOLE_FIRMWARE = "4.06"
 SERVER_VERSION = "V2.07"
 HISTORY_LEN = 10_000
@@ -58,26 +58,32 @@ class FaderSet:
 
 
 class VirtualConsole:
-    """UDP OSC server behaving like an X32 for channel faders, names, mutes and /xremote."""
+    """UDP OSC server behaving like an X32 for channel faders, names, mutes and /xremote.
+
+    `model=XAIR` makes it an X-Air (16 channels, /lr/mix/fader, XR18 in /xinfo).
+    """
 
     def __init__(
         self,
         host: str = VIRTUAL_CONSOLE_HOST,
         port: int = 0,
-        channels: int = CHANNEL_COUNT,
+        channels: int | None = None,
         names: Sequence[str] | None = None,
         xremote_timeout_s: float = 10.0,
         loss: float = 0.0,
         seed: int = 0,
         initial_fader: float = 0.75,
+        model: ConsoleModel = X32,
     ) -> None:
-        if not 1 <= channels <= CHANNEL_COUNT:
-            raise ValueError(f"channels must be 1..{CHANNEL_COUNT}, got {channels}")
+        channels = model.channels if channels is None else channels
+        if not 1 <= channels <= min(model.channels, CHANNEL_COUNT):
+            raise ValueError(f"channels must be 1..{model.channels}, got {channels}")
         if not 0.0 <= loss < 1.0:
             raise ValueError(f"loss is a drop probability in [0, 1), got {loss}")
         names = list(names or [])
         if len(names) > channels:
             raise ValueError(f"{len(names)} names given for {channels} channels")
+        self.model = model
         self._host = host
         self._requested_port = port
         self._channels = channels
@@ -87,6 +93,7 @@ class VirtualConsole:
 
         self._lock = threading.Lock()
         self._faders = [quantize(initial_fader)] * channels
+        self._main = quantize(initial_fader)
         self._names = [n[:NAME_MAX_CHARS] for n in names] + [""] * (channels - len(names))
         self._on = [1] * channels
         self._set_counts = [0] * channels
@@ -103,6 +110,7 @@ class VirtualConsole:
             "/info": self._on_info,
             "/status": self._on_status,
             "/xremote": self._on_xremote,
+            model.main_fader: self._on_main_fader,
         }
         self._channel_handlers: dict[str, Callable[[int, list[object], Address], Outgoing]] = {
             "fader": self._on_fader,
@@ -176,6 +184,12 @@ class VirtualConsole:
 
     def fader_db(self, ch: int) -> float:
         return fader_to_db(self.fader(ch))
+
+    @property
+    def main_fader(self) -> float:
+        """Stored value of the main fader (/main/st/mix/fader, or /lr/mix/fader on X-Air)."""
+        with self._lock:
+            return self._main
 
     def mix_on(self, ch: int) -> int:
         """1 = channel on (unmuted), 0 = muted."""
@@ -268,11 +282,13 @@ class VirtualConsole:
     # Handlers run under the lock and return what to send.
 
     def _on_xinfo(self, args: list[object], sender: Address) -> Outgoing:
-        msg = encode_message("/xinfo", self._host, CONSOLE_NAME, CONSOLE_MODEL, CONSOLE_FIRMWARE)
+        model = self.model.xinfo_model
+        msg = encode_message("/xinfo", self._host, CONSOLE_NAME, model, CONSOLE_FIRMWARE)
         return [(msg, sender)]
 
     def _on_info(self, args: list[object], sender: Address) -> Outgoing:
-        msg = encode_message("/info", SERVER_VERSION, CONSOLE_NAME, CONSOLE_MODEL, CONSOLE_FIRMWARE)
+        model = self.model.xinfo_model
+        msg = encode_message("/info", SERVER_VERSION, CONSOLE_NAME, model, CONSOLE_FIRMWARE)
         return [(msg, sender)]
 
     def _on_status(self, args: list[object], sender: Address) -> Outgoing:
@@ -281,6 +297,16 @@ class VirtualConsole:
     def _on_xremote(self, args: list[object], sender: Address) -> Outgoing:
         self._subscribers[sender] = time.monotonic() + self._xremote_timeout_s
         return []
+
+    def _on_main_fader(self, args: list[object], sender: Address) -> Outgoing:
+        address = self.model.main_fader
+        if not args:
+            return [(encode_message(address, self._main), sender)]
+        value = args[0]
+        if isinstance(value, bool) or not isinstance(value, float | int):
+            return []
+        self._main = quantize(float(value))
+        return self._push(address, (self._main,), exclude=sender)
 
     def _on_fader(self, ch: int, args: list[object], sender: Address) -> Outgoing:
         i = ch - 1
@@ -354,7 +380,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--host", default=VIRTUAL_CONSOLE_HOST, help="address to listen on")
     parser.add_argument("--port", type=int, default=VIRTUAL_CONSOLE_PORT, help="UDP port")
-    parser.add_argument("--channels", type=int, default=CHANNEL_COUNT, help="number of channels")
+    parser.add_argument("--channels", type=int, default=None, help="number of channels")
+    parser.add_argument("--model", choices=sorted(MODELS), default="x32", help="console family")
     parser.add_argument("--names", default="", help="comma-separated channel names")
     parser.add_argument("--loss", type=float, default=0.0, help="incoming packet-drop probability")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every packet received")
@@ -366,7 +393,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     names = [n.strip() for n in args.names.split(",")] if args.names else None
     try:
         console = VirtualConsole(
-            args.host, args.port, channels=args.channels, names=names, loss=args.loss
+            args.host,
+            args.port,
+            channels=args.channels,
+            names=names,
+            loss=args.loss,
+            model=MODELS[args.model],
         )
         with console:
             host, port = console.address

@@ -20,11 +20,9 @@ import numpy as np
 
 from bridge.config import X32_PORT, XREMOTE_RENEW_S
 from bridge.outputs.base import HumanMoveCallback
+from bridge.outputs.console_models import X32, ConsoleModel
 from bridge.outputs.x32_law import (
-    CHANNEL_COUNT,
     MAX_STEP,
-    channel_fader_address,
-    channel_name_address,
     db_to_fader_array,
     decode_message,
     encode_message,
@@ -68,7 +66,7 @@ class _Fader:
 
 
 class X32Client:
-    """Drives X32 channel faders from gains in dB; implements `GainSink`."""
+    """Drives X32/M32 (or, with `model=XAIR`, X-Air/MR) channel faders; implements `GainSink`."""
 
     def __init__(
         self,
@@ -82,14 +80,16 @@ class X32Client:
         verify_after_s: float = 0.2,
         heartbeat_s: float = 1.0,
         lost_after_s: float = 3.0,
+        model: ConsoleModel = X32,
     ) -> None:
-        """`channels[i]` is the console channel (1..32) driven by capture channel `i`."""
-        chans = list(range(1, CHANNEL_COUNT + 1)) if channels is None else list(channels)
+        """`channels[i]` is the console channel (1..32 on an X32) driven by capture channel `i`."""
+        chans = list(range(1, model.channels + 1)) if channels is None else list(channels)
         for ch in chans:
-            channel_fader_address(ch)  # raises ValueError outside 1..32
+            model.check_channel(ch)
         if len(set(chans)) != len(chans):
             raise ValueError(f"console channels must be distinct, got {chans}")
-        self.name = f"X32 {host}:{port}"
+        self.model = model
+        self.name = f"{model.label} {host}:{port}"
         self._host = host
         self._port = port
         self._channels = chans
@@ -104,7 +104,7 @@ class X32Client:
 
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
-        self._faders = [_Fader(channel_fader_address(ch)) for ch in chans]
+        self._faders = [_Fader(model.fader_address(ch)) for ch in chans]
         self._overridden: set[int] = set()
         self._phase = "idle"  # idle -> connected -> closed
         self._lost = False
@@ -120,8 +120,8 @@ class X32Client:
         self._stop = threading.Event()
         self._dispatch: dict[str, Handler] = {"/xinfo": self._on_xinfo}
         for i, ch in enumerate(chans):
-            self._dispatch[channel_fader_address(ch)] = partial(self._on_fader, i)
-            self._dispatch[channel_name_address(ch)] = partial(self._on_name, i)
+            self._dispatch[model.fader_address(ch)] = partial(self._on_fader, i)
+            self._dispatch[model.name_address(ch)] = partial(self._on_name, i)
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -135,7 +135,9 @@ class X32Client:
         try:
             info = socket.getaddrinfo(self._host, self._port, socket.AF_INET, socket.SOCK_DGRAM)
         except socket.gaierror as exc:
-            raise ConnectionError(f"cannot resolve X32 host {self._host!r}: {exc}") from exc
+            raise ConnectionError(
+                f"cannot resolve {self.model.label} host {self._host!r}: {exc}"
+            ) from exc
         ip, port = info[0][4][:2]
         self._console = (str(ip), int(port))
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -168,7 +170,7 @@ class X32Client:
                     log.info("%s answers: %s", self.name, self._console_info)
                     return
         raise ConnectionError(
-            f"no answer from X32 at {self._host}:{self._port} to /xinfo within "
+            f"no answer from {self.model.label} at {self._host}:{self._port} to /xinfo within "
             f"{self._probe_timeout_s:.1f} s ({tries} tries); check the console's IP address, "
             "that it is on this network and that nothing else blocks UDP port "
             f"{self._port}"
@@ -420,7 +422,7 @@ class X32Client:
         for i, state in enumerate(self._faders):
             if not state.name_known and _retry_due(state.name_query_sent, now):
                 state.name_query_sent = now
-                out.append(encode_message(channel_name_address(self._channels[i])))
+                out.append(encode_message(self.model.name_address(self._channels[i])))
             unknown = state.confirmed is None
             # UDP may have lost our last set; once the fader is quiet, read it back.
             unverified = (

@@ -1,0 +1,434 @@
+"""GainSink for REAPER over OSC: exact dB sets wrapped in touch, banks, a person's moves read back.
+
+REAPER listens on one UDP port (8000 by default) and sends its feedback to the device port
+configured in its OSC settings (9000 here); we use one socket bound to that device port for both
+directions. Feedback is placed by the absolute track numbers REAPER reports for its bank slots, so
+bank switches never misplace it. A level that comes back and is neither ours nor REAPER's earlier
+value means a person (or REAPER's own automation) moved the fader: that track is yielded until
+`release()`. REAPER only sends what changed, so silence is not a lost link: there is no heartbeat.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import select
+import socket
+import threading
+import time
+from collections.abc import Sequence
+from types import TracebackType
+
+import numpy as np
+
+from bridge.outputs import reaper_codec as rc
+from bridge.outputs.base import HumanMoveCallback
+from bridge.outputs.fader_state import FaderState
+from bridge.outputs.x32_law import decode_message
+
+log = logging.getLogger(__name__)
+
+Address = tuple[str, int]
+
+TICK_S = 0.01
+"""Worker period: releases touches, retries unconfirmed sets, runs the health timers."""
+TOLERANCE_DB = 0.02
+"""A fed-back level this close to one we sent is ours (REAPER echoes as float32)."""
+RECENT_S = 2.0
+"""Our sets are remembered this long, so late echoes are not taken for a person."""
+MAX_RETRIES = 5
+"""An unconfirmed set is re-sent at most this often (a track REAPER lacks never answers)."""
+
+
+def _near(a: float | None, b: float | None) -> bool:
+    return a is not None and b is not None and abs(a - b) <= TOLERANCE_DB
+
+
+class ReaperOscClient:
+    """Drives REAPER track volumes from gains in dB; implements `GainSink`."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int = 8000,
+        tracks: Sequence[int] = (1, 2, 3, 4, 5, 6, 7, 8),
+        *,
+        listen_port: int = 9000,
+        listen_host: str = "0.0.0.0",
+        bank_size: int = 8,
+        automation_mode: str = "",
+        on_human_move: HumanMoveCallback | None = None,
+        min_interval_s: float = 0.05,
+        touch_release_s: float = 0.5,
+        min_change_db: float = 0.05,
+        probe_timeout_s: float = 1.0,
+        verify_after_s: float = 0.3,
+        require_feedback: bool = False,
+    ) -> None:
+        """`tracks[i]` is the REAPER track (1-based, absolute) driven by capture channel `i`."""
+        chans = list(tracks)
+        if len(set(chans)) != len(chans) or min(chans, default=1) < 1:
+            raise ValueError(f"REAPER tracks must be distinct and >= 1, got {chans}")
+        if automation_mode and automation_mode not in rc.AUTOMATION_MODES:
+            raise ValueError(f"automation mode must be one of {list(rc.AUTOMATION_MODES)}")
+        self.name = f"REAPER {host}:{port}"
+        self._host = host
+        self._port = port
+        self._listen = (listen_host, listen_port)
+        self._bank_size = bank_size
+        self._automation_mode = automation_mode
+        self.on_human_move = on_human_move
+        """Called from the receive thread as (capture index, dB); may be set after construction."""
+        self._min_interval_s = min_interval_s
+        self._touch_release_s = touch_release_s
+        self._min_change_db = min_change_db
+        self._probe_timeout_s = probe_timeout_s
+        self._verify_after_s = verify_after_s
+        self._require_feedback = require_feedback
+
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._tracks = [FaderState(t) for t in chans]
+        self._index = {t: i for i, t in enumerate(chans)}
+        self._overridden: set[int] = set()
+        self._phase = "idle"  # idle -> connected -> closed
+        self._bank = 0
+        """Bank our next `/track/N` messages address (the last one we selected)."""
+        self._placer = rc.FeedbackPlacer(bank_size)
+        self._last_rx = -math.inf
+        self._send_drops = 0
+        self._reaper: Address | None = None
+        self._sock: socket.socket | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    def connect(self) -> ReaperOscClient:
+        """Bind the device port, set REAPER's bank size, wait for its feedback; returns self.
+
+        Without feedback in time a person's moves cannot be seen: with `require_feedback` that is a
+        ConnectionError, otherwise a warning and a status line that says so.
+        """
+        if self._phase != "idle":
+            raise RuntimeError(f"{self.name}: connect() called when {self._phase}")
+        try:
+            info = socket.getaddrinfo(self._host, self._port, socket.AF_INET, socket.SOCK_DGRAM)
+        except socket.gaierror as exc:
+            raise ConnectionError(f"cannot resolve REAPER host {self._host!r}: {exc}") from exc
+        self._reaper = (str(info[0][4][0]), int(info[0][4][1]))
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            sock.bind(self._listen)
+        except OSError as exc:
+            sock.close()
+            raise ConnectionError(
+                f"cannot listen for REAPER's feedback on UDP {self._listen[0]}:{self._listen[1]}: "
+                f"{exc.strerror}"
+            ) from exc
+        sock.setblocking(False)
+        self._sock = sock
+        self._thread = threading.Thread(target=self._run, name="reaper-osc", daemon=True)
+        self._thread.start()
+        try:
+            self._probe()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def _probe(self) -> None:
+        with self._changed:
+            # Setting the bank size makes REAPER send the bank's names, numbers and levels.
+            self._emit([rc.track_count(self._bank_size), rc.bank_select(self._bank)])
+            heard = self._changed.wait_for(lambda: self._last_rx > -math.inf, self._probe_timeout_s)
+            advice = (
+                f"no feedback from REAPER at {self._host}:{self._port} within "
+                f"{self._probe_timeout_s:.1f} s; in REAPER's Preferences > Control/OSC/web add an "
+                f"OSC device with local listen port {self._port} and device port "
+                f"{self._listen[1]} pointing at this machine"
+            )
+            if not heard and self._require_feedback:
+                raise ConnectionError(advice)
+            if not heard:
+                log.warning(
+                    "%s: %s; a person's moves cannot be seen until it does", self.name, advice
+                )
+            self._phase = "connected"
+            if self._automation_mode:
+                self._emit(self._automation_messages())
+
+    def close(self) -> None:
+        """Release our touches, stop the worker, close the socket; safe to call twice."""
+        with self._lock:
+            if self._phase == "connected":
+                releases: dict[int, list[bytes]] = {}
+                for s in self._tracks:
+                    if s.touched:
+                        s.touched = False
+                        bank, n = rc.bank_of(s.target, self._bank_size)
+                        releases.setdefault(bank, []).append(rc.volume_touch(n, False))
+                self._emit(self._in_banks(releases))
+            self._phase = "closed"
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=2.0)
+        self._thread = None
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+    def __enter__(self) -> ReaperOscClient:
+        return self.connect() if self._phase == "idle" else self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # --- GainSink ------------------------------------------------------------------------------
+
+    def send(self, gains_db: np.ndarray, t: float) -> None:
+        """Latest gains (dB per capture channel); sets go out now or when the rate limit allows."""
+        gains = np.asarray(gains_db, dtype=np.float64)
+        if gains.shape != (len(self._tracks),):
+            raise ValueError(f"{self.name}: expected {len(self._tracks)} gains, got {gains.shape}")
+        with self._lock:
+            for state, g in zip(self._tracks, gains, strict=True):
+                if math.isfinite(g):  # a missing level keeps the previous target
+                    state.desired = round(float(g), 3)
+            self._emit(self._due(time.monotonic()))
+
+    def flush(self, timeout_s: float = 1.0) -> bool:
+        """Wait until REAPER reports our last level on every driven track and touches are off."""
+
+        def settled() -> bool:
+            return all(
+                i in self._overridden
+                or s.desired is None
+                or (_near(s.confirmed, s.desired) and not s.touched)
+                for i, s in enumerate(self._tracks)
+            )
+
+        with self._changed:
+            return self._changed.wait_for(settled, timeout=timeout_s)
+
+    def status(self) -> str:
+        """One line for the TUI."""
+        now = time.monotonic()
+        with self._lock:
+            where = f"{self._host}:{self._port}"
+            if self._phase != "connected":
+                return f"{'closed' if self._phase == 'closed' else 'not connected'} {where}"
+            heard = now - self._last_rx
+            fed = f"last {heard:.1f} s ago" if heard < math.inf else "none yet"
+            line = f"connected {where}, feedback on :{self._listen[1]} ({fed})"
+            if self._overridden:
+                held = ",".join(str(self._tracks[i].target) for i in sorted(self._overridden))
+                line += f", held by hand: track {held}"
+            if self._send_drops:
+                line += f", {self._send_drops} sends dropped"
+            return line
+
+    # --- override and state --------------------------------------------------------------------
+
+    @property
+    def overridden(self) -> frozenset[int]:
+        """Capture channel indices a person has taken over; we do not send to these."""
+        with self._lock:
+            return frozenset(self._overridden)
+
+    def release(self, index: int) -> None:
+        """Give channel `index` back to the engine; its next value is sent from where it is now."""
+        with self._lock:
+            self._overridden.discard(index)
+            state = self._tracks[index]
+            state.sent = state.confirmed
+            state.recent.clear()
+
+    @property
+    def names(self) -> list[str]:
+        """REAPER track names per capture channel ('' until REAPER sent them)."""
+        with self._lock:
+            return [s.name for s in self._tracks]
+
+    @property
+    def local_address(self) -> Address | None:
+        sock = self._sock
+        if sock is None:
+            return None
+        host, port = sock.getsockname()[:2]
+        return str(host), int(port)
+
+    @property
+    def connected(self) -> bool:
+        with self._lock:
+            return self._phase == "connected"
+
+    def reaper_db(self, index: int) -> float | None:
+        """Last level REAPER reported for capture channel `index`."""
+        with self._lock:
+            return self._tracks[index].confirmed
+
+    # --- what to send (lock held) --------------------------------------------------------------
+
+    def _due(self, now: float) -> list[bytes]:
+        """Sets, touches and retries allowed now, with the bank switches they need."""
+        if self._phase != "connected":
+            return []
+        per_bank: dict[int, list[bytes]] = {}
+        for i, s in enumerate(self._tracks):
+            bank, n = rc.bank_of(s.target, self._bank_size)
+            msgs = per_bank.setdefault(bank, [])
+            s.forget_before(now - RECENT_S)
+            if i in self._overridden:
+                if s.touched:  # let the person's moves be the ones REAPER records
+                    s.touched = False
+                    msgs.append(rc.volume_touch(n, False))
+                continue
+            quiet = now - s.last_send >= self._min_interval_s
+            move = (
+                s.desired is not None
+                and quiet
+                and (s.sent is None or abs(s.desired - s.sent) >= self._min_change_db)
+            )
+            retry = (
+                not move
+                and s.desired is not None
+                and s.sent is not None
+                and not _near(s.confirmed, s.sent)
+                and now - s.last_send >= self._verify_after_s
+                and s.retries < MAX_RETRIES
+            )
+            if (move or retry) and s.desired is not None:
+                s.retries = 0 if move else s.retries + 1
+                if not s.touched:
+                    s.touched = True
+                    msgs.append(rc.volume_touch(n, True))
+                msgs.append(rc.volume_db(n, s.desired))
+                s.remember(s.desired, now)
+            elif s.touched and now - s.last_send >= self._touch_release_s:
+                s.touched = False
+                # Twice: a lost release would leave REAPER writing touch automation.
+                msgs += [rc.volume_touch(n, False)] * 2
+        return self._in_banks(per_bank)
+
+    def _in_banks(self, per_bank: dict[int, list[bytes]]) -> list[bytes]:
+        """Messages per bank in one sequence: the current bank first, switching as needed."""
+        out: list[bytes] = []
+        order = sorted(per_bank, key=lambda b: (b != self._bank, b))
+        for bank in order:
+            if not per_bank[bank]:
+                continue
+            if bank != self._bank:
+                self._bank = bank
+                out.append(rc.bank_select(bank))
+            out += per_bank[bank]
+        return out
+
+    def _automation_messages(self) -> list[bytes]:
+        per_bank: dict[int, list[bytes]] = {}
+        for s in self._tracks:
+            bank, n = rc.bank_of(s.target, self._bank_size)
+            per_bank.setdefault(bank, []).append(rc.automation_mode(n, self._automation_mode))
+        return self._in_banks(per_bank)
+
+    # --- worker: receive, dispatch, timers -----------------------------------------------------
+
+    def _run(self) -> None:
+        sock = self._sock
+        assert sock is not None
+        while not self._stop.is_set():
+            try:
+                ready, _, _ = select.select([sock], [], [], TICK_S)
+            except (OSError, ValueError):
+                break
+            if ready:
+                self._drain(sock)
+            try:
+                self._tick(time.monotonic())
+            except Exception:
+                log.exception("%s: timer error", self.name)
+
+    def _drain(self, sock: socket.socket) -> None:
+        for _ in range(256):  # bounded, so a flood cannot starve the timers
+            try:
+                data, sender = sock.recvfrom(65536)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                log.debug("%s: receive error ignored: %s", self.name, exc)
+                return
+            # REAPER sends from its own socket, not from its listen port: check the host only.
+            if self._reaper is None or str(sender[0]) != self._reaper[0]:
+                log.debug("%s: packet from stranger %s:%d ignored", self.name, *sender[:2])
+                continue
+            try:
+                address, args = decode_message(data)
+            except ValueError as exc:
+                log.debug("%s: malformed packet ignored: %s", self.name, exc)
+                continue
+            self._on_message(address, args, time.monotonic())
+
+    def _on_message(self, address: str, args: list[object], now: float) -> None:
+        moved: list[tuple[int, float]] = []
+        with self._changed:
+            self._last_rx = now
+            for fb in self._placer.feed(address, args, now, self._bank):
+                index = self._index.get(fb.track)
+                if index is None:
+                    continue
+                if fb.kind == "name":
+                    self._tracks[index].name = str(fb.value)
+                elif self._on_volume(index, float(fb.value)):
+                    moved.append((index, float(fb.value)))
+            self._changed.notify_all()
+        for index, db in moved:
+            log.info("%s: track %d moved by hand", self.name, self._tracks[index].target)
+            callback = self.on_human_move
+            if callback is not None:
+                try:
+                    callback(index, db)
+                except Exception:
+                    log.exception("%s: on_human_move callback failed", self.name)
+
+    def _on_volume(self, index: int, db: float) -> bool:
+        """Update what REAPER holds for a track; True when this is a person's new move."""
+        s = self._tracks[index]
+        if _near(db, s.sent):
+            s.retries = 0
+        # The first report of a track is a read: REAPER may show it before applying our set.
+        if not s.report(db, TOLERANCE_DB, first_report_is_read=True):
+            return False
+        new = index not in self._overridden
+        self._overridden.add(index)
+        return new
+
+    def _tick(self, now: float) -> None:
+        with self._changed:
+            for fb in self._placer.due_names(now, self._bank):
+                index = self._index.get(fb.track)
+                if index is not None:
+                    self._tracks[index].name = str(fb.value)
+                    self._changed.notify_all()
+            out = self._due(now)
+            if out:
+                self._emit(out)
+                self._changed.notify_all()  # flush() waits for touches to be released
+
+    # --- transport (lock held) -----------------------------------------------------------------
+
+    def _emit(self, messages: list[bytes]) -> None:
+        sock, reaper = self._sock, self._reaper
+        if sock is None or reaper is None:
+            return
+        for msg in messages:
+            try:
+                sock.sendto(msg, reaper)
+            except (BlockingIOError, InterruptedError):
+                self._send_drops += 1
+            except OSError as exc:
+                log.debug("%s: send failed: %s", self.name, exc)
