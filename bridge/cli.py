@@ -61,6 +61,14 @@ def _add_common_show(p: argparse.ArgumentParser) -> None:
         help="where the mix WAV, gains CSV and summary go (default: ./ailive-out)",
     )
     p.add_argument(
+        "--human-hold",
+        type=_positive_float,
+        default=None,
+        metavar="S",
+        help="a fader you move goes back to the model S seconds after your last move "
+        "(default: it stays yours until you release it in the TUI)",
+    )
+    p.add_argument(
         "--play",
         metavar="DEVICE",
         default=None,

@@ -155,6 +155,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         names=names,
         title=f"demo: {title}",
         mix_outputs=_mix_player(args.play),
+        human_hold_s=args.human_hold,
     )
     client.on_human_move = show.engine.human_move
     log.info(
@@ -277,6 +278,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         names=names,
         title=f"live: {profile.name}",
         mix_outputs=_mix_player(args.play),
+        human_hold_s=args.human_hold,
     )
     if client is not None:
         client.on_human_move = show.engine.human_move

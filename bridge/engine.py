@@ -74,6 +74,8 @@ class Engine:
     Args:
         deadline_s: compute budget per hop; a prediction that takes longer is discarded and the
             previous gains are held (counted as a deadline miss).
+        human_hold_s: a fader a person moved goes back to the model this long after their last
+            move; None keeps it theirs until released (`release`, the TUI's release key).
         recorder, mix_outputs: direct mode: the gains are applied to the audio, and the mono mix
             goes to the recorder (a file at the end) and each mix output (e.g. a sound card).
     """
@@ -89,6 +91,7 @@ class Engine:
         recorder: MixRecorder | None = None,
         mix_outputs: Sequence[MixOutput] = (),
         on_hop: Callable[[HopSnapshot], None] | None = None,
+        human_hold_s: float | None = None,
     ) -> None:
         self.source = source
         self.gain_source = gain_source
@@ -107,6 +110,8 @@ class Engine:
         self.stats = EngineStats()
         self._stop = threading.Event()
         self.latest: HopSnapshot | None = None
+        self.human_hold_s = human_hold_s
+        self._human_at: dict[int, float] = {}
 
     def stop(self) -> None:
         self._stop.set()
@@ -115,6 +120,28 @@ class Engine:
         """An output saw a person move channel `ch`'s fader: that channel is theirs now."""
         log.info("human override on channel %d at %.1f dB", ch + 1, db)
         self.safety.set_state(ch, ChannelState.HUMAN, db)
+        self._human_at[ch] = time.monotonic()
+
+    def release(self, ch: int) -> None:
+        """Give channel `ch` back to the model, here and on every output that yielded it."""
+        self.safety.set_state(ch, ChannelState.AUTO)
+        self._human_at.pop(ch, None)
+        for sink in self.sinks:
+            release = getattr(sink, "release", None)
+            if release is not None:
+                release(ch)
+
+    def _expire_human_holds(self) -> None:
+        if self.human_hold_s is None or not self._human_at:
+            return
+        now = time.monotonic()
+        for ch, at in list(self._human_at.items()):
+            if now - at >= self.human_hold_s:
+                if self.safety.channels[ch].state is ChannelState.HUMAN:
+                    log.info("channel %d back to the model after the hold time", ch + 1)
+                    self.release(ch)
+                else:
+                    self._human_at.pop(ch, None)
 
     def run(self) -> EngineStats:
         self.gain_source.reset(self.n, self.source.sample_rate)
@@ -151,6 +178,7 @@ class Engine:
         peak_db = _level_db(np.max(np.abs(clean), axis=1))
         rms_db = _level_db(np.sqrt(np.mean(clean.astype(np.float64) ** 2, axis=1)))
 
+        self._expire_human_holds()
         t0 = time.perf_counter()
         try:
             model_db = self.gain_source.step(hop)

@@ -45,6 +45,7 @@ class Show:
         names: list[str] | None = None,
         direct_mix: bool = True,
         mix_outputs: list[MixOutput] | None = None,
+        human_hold_s: float | None = None,
         title: str = "",
     ) -> None:
         self.source = source
@@ -62,6 +63,7 @@ class Show:
             [self.automation, *(sinks or [])],
             recorder=self.recorder,
             mix_outputs=mix_outputs or [],
+            human_hold_s=human_hold_s,
             on_hop=self._on_hop,
         )
         self.done = threading.Event()

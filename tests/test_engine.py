@@ -112,3 +112,32 @@ def test_nan_audio_is_a_fault_not_a_fader_jump() -> None:
     sent = auto.as_array()
     assert np.allclose(sent[3], sent[2])  # the faulty hop held the faders
     assert not np.allclose(sent[5], sent[2])  # and the faders move again after it
+
+
+class ReleasingSink(AutomationRecorder):
+    def __init__(self) -> None:
+        super().__init__(["c0"])
+        self.released: list[int] = []
+
+    def release(self, index: int) -> None:
+        self.released.append(index)
+
+
+def test_a_person_s_move_wins_until_released_everywhere() -> None:
+    sink = ReleasingSink()
+    eng, _ = make_engine(dc_song(6), CountingSource(), sinks=[sink])
+    eng.human_move(0, -12.0)
+    eng.run()
+    assert np.all(sink.as_array()[:, 0] == -12.0)  # the model never moved it
+    eng.release(0)
+    assert eng.safety.channels[0].state.value == "auto"
+    assert sink.released == [0]  # the output stops yielding too
+
+
+def test_human_hold_time_hands_the_fader_back() -> None:
+    sink = ReleasingSink()
+    eng, _ = make_engine(dc_song(6), CountingSource(), sinks=[sink], human_hold_s=0.0)
+    eng.human_move(0, -12.0)
+    eng.run()
+    assert sink.released == [0]
+    assert sink.as_array()[0, 0] == 0.0  # back to the model from the first hop
