@@ -18,15 +18,16 @@ from bridge.safety import ChannelState, Mode
 from bridge.show import Show
 from bridge.sources import FileSource
 from bridge.tui import MixerApp, make_app
+from bridge.tui.master import model_label
 from bridge.tui.messages import EngineFinished, HopUpdate
 from bridge.tui.strip import ChannelStrip
-from models.gainsource import make_gain_source
+from models.gainsource import GainSource, UnityGains, make_gain_source
 from models.song import ChannelInfo, Song, SongMeta
 
 SR = 48_000
 
 
-def make_show(n_channels: int = 8, seconds: float = 3.0) -> Show:
+def moving_song(n_channels: int, seconds: float) -> Song:
     """Noise 3 dB apart per channel, slowly modulated, so the autofader keeps moving faders."""
     rng = np.random.default_rng(1)
     samples = int(SR * seconds)
@@ -36,8 +37,15 @@ def make_show(n_channels: int = 8, seconds: float = 3.0) -> Show:
     audio = (rng.standard_normal((n_channels, samples)) * levels * swell).astype(np.float32)
     names = [ChannelInfo(name=f"Ch{i}") for i in range(n_channels)]
     meta = SongMeta(sample_rate=SR, channels=names)
-    song = Song(meta, audio=audio)
-    return Show(FileSource(song, realtime=True), make_gain_source("autofader"))
+    return Song(meta, audio=audio)
+
+
+def make_show(
+    n_channels: int = 8, seconds: float = 3.0, gain_source: GainSource | None = None
+) -> Show:
+    """A real-time show of `moving_song` through the autofader (or `gain_source`)."""
+    source = FileSource(moving_song(n_channels, seconds), realtime=True)
+    return Show(source, gain_source or make_gain_source("autofader"))
 
 
 def run(coro: Coroutine[Any, Any, None]) -> None:
@@ -277,6 +285,29 @@ def test_32_channels_at_80x24() -> None:
             keys = list(app.query(FooterKey))
             assert {k.action for k in keys} >= {"freeze", "bypass", "lock", "undo", "quit"}
             assert all(k.region.x >= 0 and k.region.right <= 80 for k in keys)
+            await pilot.press("q")
+
+    run(body())
+
+
+class MultiRate(UnityGains):
+    """RAW gains under a network's name and rate: what the master panel says about the model."""
+
+    name = "alm"
+    rate = "mr"
+
+
+def test_master_shows_model_rate_profile_and_outputs() -> None:
+    assert model_label(make_gain_source("raw")) == "raw"
+    show = make_show(4, seconds=0.3, gain_source=MultiRate())
+
+    async def body() -> None:
+        app = make_app(show, run_engine=False, live_profile="x32")
+        async with app.run_test(size=(80, 24)) as pilot:
+            text = master_text(app)
+            assert "gains: alm (MR)" in text
+            assert "profile: x32" in text and "p profiles" in text
+            assert "automation: recording, 0 points" in text
             await pilot.press("q")
 
     run(body())

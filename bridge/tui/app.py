@@ -1,26 +1,31 @@
-"""The mixer TUI app: wires a Show's engine thread to the strips and master panel."""
+"""The mixer TUI app: wires a Show's engine thread to the mixer screen, and opens the profiles."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import time
+from collections import deque
+from pathlib import Path
 from typing import ClassVar
 
-from textual.app import App, ComposeResult
+from textual.app import App
 from textual.binding import Binding, BindingType
-from textual.containers import HorizontalScroll
 from textual.timer import Timer
-from textual.widgets import Footer
 
+from bridge.config import USER_MAPPINGS_DIR
 from bridge.engine import HopSnapshot
+from bridge.profiles import Profile
+from bridge.profiles import profile_dirs as default_profile_dirs
 from bridge.show import Show
 from bridge.tui.history import SentHistory
-from bridge.tui.master import MasterPanel, MasterView
+from bridge.tui.live_profile import ApplyResult, apply_profile_limits, show_capture_channels
 from bridge.tui.messages import EngineFinished, HopUpdate
+from bridge.tui.mixer_screen import MixerScreen
 from bridge.tui.overrides import OverrideDesk
-from bridge.tui.strip import ChannelStrip, StripView
+from bridge.tui.profiles_screen import ProfilesScreen
 
 log = logging.getLogger(__name__)
 
@@ -29,64 +34,65 @@ FRAME_S = 0.05
 HISTORY_S = 10.0
 QUIT_WAIT_S = 1.0
 DONE_POLL_S = 0.2
-
-_SELECT = Binding.Group("ch", compact=True)
-_FINE = Binding.Group("±0.5", compact=True)
-_COARSE = Binding.Group("±3", compact=True)
+FRAME_LOG = 4096
+"""Frame costs kept for measurement (about 3 minutes at 20 fps)."""
 
 
 class MixerApp(App[None]):
-    """Strips for every channel, a master panel, and the engineer's override keys."""
+    """The mixer screen over a running Show; `p` opens the profiles screen on top of it."""
 
     CSS_PATH = "mixer.tcss"
     ENABLE_COMMAND_PALETTE = False
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("left,h", "select(-1)", "prev", key_display="←", group=_SELECT),
-        Binding("right,l", "select(1)", "next", key_display="→", group=_SELECT),
-        Binding("space", "freeze", "freeze", key_display="spc"),
-        Binding("b", "bypass", "bypass"),
-        Binding("k", "lock", "lock"),
-        Binding("minus", "nudge(-0.5)", "-0.5 dB", key_display="-", group=_FINE),
-        Binding("plus,equals_sign", "nudge(0.5)", "+0.5 dB", key_display="+", group=_FINE),
-        Binding("left_square_bracket", "nudge(-3.0)", "-3 dB", key_display="[", group=_COARSE),
-        Binding("right_square_bracket", "nudge(3.0)", "+3 dB", key_display="]", group=_COARSE),
-        Binding("m", "manual", "manual"),
-        Binding("r", "release", "release"),
-        Binding("u", "undo", "undo"),
-        Binding("q", "quit", "quit"),
         Binding("ctrl+c", "quit", "quit", show=False, priority=True),
     ]
 
     def __init__(
-        self, show: Show, *, run_engine: bool = True, exit_when_done: bool = False
+        self,
+        show: Show,
+        *,
+        run_engine: bool = True,
+        exit_when_done: bool = False,
+        profile_dirs: list[Path] | None = None,
+        user_dir: Path | None = None,
+        live_profile: str = "",
+        capture_channels: list[int] | None = None,
     ) -> None:
         super().__init__()
         self.show = show
         self.run_engine = run_engine
         self.exit_when_done = exit_when_done
         self.title = show.title
-        self.desk = OverrideDesk(show.engine.safety, show.names)
-        self.history = SentHistory(len(show.names), max(1, round(HISTORY_S / show.engine.hop_s)))
-        self.selected = 0
-        self.finished = False
-        self.status_text = ""
+        self.user_dir = user_dir or USER_MAPPINGS_DIR
+        dirs = list(profile_dirs) if profile_dirs is not None else default_profile_dirs()
+        self.profile_dirs = dirs if self.user_dir in dirs else [*dirs, self.user_dir]
+        n = len(show.names)
+        self.capture_channels = capture_channels or show_capture_channels(show.source, n)
+        self.desk = OverrideDesk(show.engine.safety, show.names, show.engine.release)
+        self.history = SentHistory(n, max(1, round(HISTORY_S / show.engine.hop_s)))
+        self.mixer = MixerScreen(show, self.desk, self.history, HISTORY_S)
+        self.mixer.live_profile = live_profile
+        self.frame_ms: deque[float] = deque(maxlen=FRAME_LOG)
+        """How long each hop-driven redraw of the mixer took on the UI thread, ms."""
+        self.frames_behind: deque[int] = deque(maxlen=FRAME_LOG)
+        """Hops the engine had run past the one drawn, at each redraw (0 = no lag)."""
         self._snap: HopSnapshot | None = None
         self._last_render = 0.0
         self._pending: Timer | None = None
         self._listening = False
         self._done_poll: Timer | None = None
-        self.strips: list[ChannelStrip] = []
 
-    def compose(self) -> ComposeResult:
-        with HorizontalScroll(id="strips", can_focus=False):
-            for i, name in enumerate(self.show.names):
-                yield ChannelStrip(i, name)
-        yield MasterPanel(self.show.title, self.show.gain_source.name, self.show.engine.hop_s)
-        yield Footer(compact=True)
+    def get_default_screen(self) -> MixerScreen:
+        return self.mixer
+
+    @property
+    def finished(self) -> bool:
+        return self.mixer.finished
 
     def on_mount(self) -> None:
-        self.strips = list(self.query(ChannelStrip))
-        self.strips[0].selected = True
+        # Everything built so far lives as long as the app: keep it out of full garbage
+        # collections, whose pauses (tens of ms) hold the GIL against the engine and the meters.
+        self.call_after_refresh(self._freeze_heap)
         self._listening = True
         self.show.add_listener(self._on_engine_hop)
         if self.run_engine:
@@ -94,11 +100,15 @@ class MixerApp(App[None]):
         else:
             # Someone else runs the show: notice its end by watching the event.
             self._done_poll = self.set_interval(DONE_POLL_S, self._poll_done)
-        self._render_now()
+
+    def _freeze_heap(self) -> None:
+        if self._listening:  # not when the app is already closing (unmount unfreezes)
+            gc.freeze()
 
     def on_unmount(self) -> None:
         self._listening = False
         self.show.stop()
+        gc.unfreeze()
 
     # Engine thread: no widgets here, only thread-safe appends and posts.
 
@@ -139,9 +149,11 @@ class MixerApp(App[None]):
             self._pending = self.set_timer(wait, self._render_now)
 
     def on_engine_finished(self, message: EngineFinished) -> None:
-        self.finished = True
+        self.mixer.finished = True
         self._snap = self.show.engine.latest or self._snap
-        self.status_text = "finished — press q" + (f" ({message.error})" if message.error else "")
+        self.mixer.status_text = "finished — press q" + (
+            f" ({message.error})" if message.error else ""
+        )
         self._render_now()
         if self.exit_when_done:
             self.exit()
@@ -151,75 +163,33 @@ class MixerApp(App[None]):
             self._pending.stop()
             self._pending = None
         self._last_render = time.monotonic()
-        snap = self._snap
-        channels = self.show.engine.safety.channels
-        if snap is not None:
-            for i, strip in enumerate(self.strips):
-                settings = channels[i]
-                strip.show_view(
-                    StripView(
-                        peak_db=float(snap.peak_db[i]),
-                        rms_db=float(snap.rms_db[i]),
-                        model_db=float(snap.model_db[i]),
-                        sent_db=float(snap.sent_db[i]),
-                        state=snap.states[i],
-                        offset_db=settings.offset_db,
-                        manual_db=settings.manual_db,
-                    )
-                )
-        sinks = []
-        for sink in self.show.sinks:
-            try:
-                sinks.append(f"{sink.name}: {sink.status()}")
-            except Exception as exc:  # a broken status line must not take the UI down
-                sinks.append(f"{sink.name}: status failed ({exc})")
-        self.query_one(MasterPanel).show_view(
-            MasterView(
-                snapshot=snap,
-                sinks=sinks,
-                status=self.status_text,
-                channel_name=self.show.names[self.selected],
-                sent_history=self.history.series(self.selected),
-                history_s=HISTORY_S,
-            )
-        )
-
-    def _say(self, text: str) -> None:
-        prefix = "finished — press q · " if self.finished else ""
-        self.status_text = prefix + text
-        self._render_now()
-
-    def action_select(self, delta: int) -> None:
-        strips = self.strips
-        new = min(max(self.selected + delta, 0), len(strips) - 1)
-        if new == self.selected:
+        if self.screen is not self.mixer:
+            # Hidden under another screen: keep the latest, draw it when the mixer is back.
+            self.mixer.snapshot = self._snap or self.mixer.snapshot
             return
-        strips[self.selected].selected = False
-        strips[new].selected = True
-        self.selected = new
-        strips[new].scroll_visible(animate=False)
-        self._render_now()
+        t0 = time.perf_counter()
+        self.mixer.draw(self._snap)
+        self.frame_ms.append((time.perf_counter() - t0) * 1000)
+        latest, drawn = self.show.engine.latest, self._snap
+        if latest is not None and drawn is not None:
+            self.frames_behind.append(latest.index - drawn.index)
 
-    def action_freeze(self) -> None:
-        self._say(self.desk.toggle_freeze())
+    def action_profiles(self) -> None:
+        screen = ProfilesScreen(
+            self.profile_dirs,
+            self.user_dir,
+            apply_live=self.apply_live_profile,
+            live_profile=self.mixer.live_profile,
+        )
+        self.push_screen(screen, lambda _: self.mixer.draw())
 
-    def action_bypass(self) -> None:
-        self._say(self.desk.toggle_bypass())
-
-    def action_lock(self) -> None:
-        self._say(self.desk.toggle_lock(self.selected))
-
-    def action_nudge(self, delta_db: float) -> None:
-        self._say(self.desk.nudge(self.selected, delta_db))
-
-    def action_manual(self) -> None:
-        self._say(self.desk.set_manual(self.selected))
-
-    def action_release(self) -> None:
-        self._say(self.desk.release(self.selected))
-
-    def action_undo(self) -> None:
-        self._say(self.desk.undo())
+    def apply_live_profile(self, profile: Profile) -> ApplyResult:
+        """Put `profile`'s per-channel limits on the running show (the output stays)."""
+        result = apply_profile_limits(self.show.engine.safety, profile, self.capture_channels)
+        if result.matched:
+            self.mixer.live_profile = profile.name
+        self.mixer.status_text = result.describe(profile.name)
+        return result
 
     async def action_quit(self) -> None:
         self._listening = False
@@ -229,7 +199,30 @@ class MixerApp(App[None]):
         self.exit()
 
 
-def make_app(show: Show, *, run_engine: bool = True, exit_when_done: bool = False) -> MixerApp:
+def make_app(
+    show: Show,
+    *,
+    run_engine: bool = True,
+    exit_when_done: bool = False,
+    profile_dirs: list[Path] | None = None,
+    user_dir: Path | None = None,
+    live_profile: str = "",
+    capture_channels: list[int] | None = None,
+) -> MixerApp:
     """The TUI for `show`. run_engine=False when the caller runs the show itself;
-    exit_when_done=True quits once the source ends (otherwise the final state stays up)."""
-    return MixerApp(show, run_engine=run_engine, exit_when_done=exit_when_done)
+    exit_when_done=True quits once the source ends (otherwise the final state stays up).
+
+    Profiles: listed from `profile_dirs` (default: mappings/ and the user's folder) plus
+    `user_dir`, where "save as" writes (default ~/.config/ailive/mappings). `live_profile` names
+    the profile the show started with; `capture_channels` (1-based, one per show channel) says
+    which profile rows apply to which strip (default: the source's own, else 1..n).
+    """
+    return MixerApp(
+        show,
+        run_engine=run_engine,
+        exit_when_done=exit_when_done,
+        profile_dirs=profile_dirs,
+        user_dir=user_dir,
+        live_profile=live_profile,
+        capture_channels=capture_channels,
+    )

@@ -1,5 +1,5 @@
-"""The master/status panel: mode, gain source, timing, faults, source and sink status, and a
-sparkline of the selected channel's sent gain."""
+"""The master/status panel: mode, model and rate, live profile, timing, faults, source and
+each output's connection state, and a sparkline of the selected channel's sent gain."""
 
 from __future__ import annotations
 
@@ -29,6 +29,19 @@ class MasterView:
     channel_name: str = ""
     sent_history: list[float] = field(default_factory=list)
     history_s: float = 10.0
+    profile: str = ""
+    """The live mapping profile's name ('' when the show did not start from one)."""
+
+
+def model_label(gain_source: object) -> str:
+    """The gain source's name, with its rate (MR or SR, from a `rate` or `mode` attribute) when
+    it has one and the name does not already say it."""
+    name = str(getattr(gain_source, "name", type(gain_source).__name__))
+    for attr in ("rate", "mode"):
+        rate = getattr(gain_source, attr, None)
+        if isinstance(rate, str) and rate:
+            return name if rate.lower() in name.lower() else f"{name} ({rate.upper()})"
+    return name
 
 
 def info_text(source_name: str, hop_s: float, view: MasterView) -> Text:
@@ -38,6 +51,9 @@ def info_text(source_name: str, hop_s: float, view: MasterView) -> Text:
     out.append(f"gains: {source_name}  ")
     mode = snap.mode if snap is not None else "auto"
     out.append(f" {mode.upper()} ", style=MODE_STYLES.get(mode, "bold"))
+    out.append(f"  profile: {view.profile or 'none'}  ·  ")
+    out.append("p", style="bold")
+    out.append(" profiles", style="dim")
     if snap is None:
         out.append("\nwaiting for the first hop\n\n", style="dim")
     else:

@@ -6,6 +6,7 @@ Every change goes through `SafetyStage`, so what the TUI shows is what the outpu
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,9 +32,16 @@ class UndoEntry:
 class OverrideDesk:
     """Applies the TUI's actions; each returns a one-line description for the status area."""
 
-    def __init__(self, safety: SafetyStage, names: list[str]) -> None:
+    def __init__(
+        self,
+        safety: SafetyStage,
+        names: list[str],
+        release: Callable[[int], None] | None = None,
+    ) -> None:
         self.safety = safety
         self.names = names
+        self._release = release
+        """The engine's `release`: back to the model here and on every output that yielded."""
         self.undo_stack: deque[UndoEntry] = deque(maxlen=UNDO_DEPTH)
 
     def _push(self, ch: int | None) -> None:
@@ -92,7 +100,10 @@ class OverrideDesk:
         if state not in _RELEASABLE:
             return f"{self._label(ch)} is {state.value}: nothing to release"
         self._push(ch)
-        self.safety.set_state(ch, ChannelState.AUTO)
+        if self._release is not None:
+            self._release(ch)
+        else:
+            self.safety.set_state(ch, ChannelState.AUTO)
         return f"{self._label(ch)} released ({state.value} -> auto)"
 
     def undo(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual.geometry import Region
@@ -133,6 +134,8 @@ class ChannelStrip(Widget):
         self.view: StripView | None = None
         self._runs: list[list[tuple[str, Style]]] = []
         self._strips: dict[int, Strip] = {}
+        self._base: Style | None = None
+        """The widget's own style (colours, background), cached: computing it walks the DOM."""
 
     def show_view(self, view: StripView) -> None:
         if view == self.view:
@@ -151,6 +154,7 @@ class ChannelStrip(Widget):
 
     def _restyle(self) -> None:
         self._strips.clear()
+        self._base = None
         self.refresh()
 
     def watch_selected(self) -> None:
@@ -158,6 +162,7 @@ class ChannelStrip(Widget):
 
     def notify_style_update(self) -> None:
         self._strips.clear()
+        self._base = None
         super().notify_style_update()
 
     def on_resize(self) -> None:
@@ -169,10 +174,20 @@ class ChannelStrip(Widget):
         width = self.size.width
         strip = self._strips.get(y)
         if strip is None:
-            base = self.rich_style
+            base = self._base
+            if base is None:
+                base = self._base = self.rich_style
             if y < len(self._runs):
-                segments = [Segment(text, base + style) for text, style in self._runs[y]]
-                strip = Strip(segments).adjust_cell_length(width, base)
+                runs = self._runs[y]
+                segments = [Segment(text, base + style) for text, style in runs]
+                used = sum(cell_len(text) for text, _ in runs)
+                if used <= width:
+                    # One Strip per line (each carries its own caches): pad here, not after.
+                    if used < width:
+                        segments.append(Segment(" " * (width - used), base))
+                    strip = Strip(segments, width)
+                else:
+                    strip = Strip(segments).crop(0, width)
             else:
                 strip = Strip.blank(width, base)
             self._strips[y] = strip

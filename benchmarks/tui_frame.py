@@ -1,0 +1,223 @@
+"""What one TUI frame costs on the UI thread at 32 channels, with the engine running in real time.
+
+Runs the mixer app headless (Textual's `run_test`) on a synthetic real-time show (noise, the
+auto-fader, 20 hops a second) and measures, per frame:
+  - update: the HopUpdate handler redrawing the strips and the master panel (`app.frame_ms`);
+  - refresh: Textual's screen update that follows (layout if needed, compositing the changed
+    lines), including turning them into terminal bytes as a real terminal driver would;
+  - the UI thread's CPU time over the run, per frame drawn;
+and how far behind the engine the drawn hop was, and the engine's deadline misses meanwhile.
+Results go to benchmarks/results/tui_frame.md.
+
+    .venv/bin/python benchmarks/tui_frame.py [--seconds 6]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import os
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+from textual import __version__ as textual_version
+
+from bridge.show import Show
+from bridge.sources import FileSource
+from bridge.tui import MixerApp, make_app
+from models.gainsource import make_gain_source
+from models.song import ChannelInfo, Song, SongMeta
+
+RESULTS = Path(__file__).parent / "results" / "tui_frame.md"
+SR = 48_000
+WARMUP_S = 1.0
+CASES = ((8, (80, 24)), (32, (80, 24)), (32, (330, 45)))
+"""(channels, terminal size): 330 columns show all 32 strips at once (the most to paint)."""
+
+
+def moving_song(channels: int, seconds: float) -> Song:
+    """Noise a few dB apart per channel, swelling, so meters and faders move every hop."""
+    rng = np.random.default_rng(0)
+    n = int(SR * seconds)
+    t = np.arange(n) / SR
+    level = 0.3 * 10 ** (-1.0 * np.arange(channels)[:, None] / 20)
+    swell = 1.0 + 0.6 * np.sin(2 * np.pi * 0.5 * t + np.arange(channels)[:, None])
+    audio = (rng.standard_normal((channels, n)) * level * swell).astype(np.float32)
+    return Song(SongMeta(SR, [ChannelInfo(f"Ch {i + 1}") for i in range(channels)]), audio)
+
+
+@dataclass
+class Result:
+    channels: int
+    size: tuple[int, int]
+    seconds: float
+    update_ms: list[float]
+    refresh_ms: list[float]
+    encode_ms: list[float]
+    update_cpu_ms: list[float]
+    refresh_cpu_ms: list[float]
+    ui_cpu_s: float
+    behind: list[int]
+    misses: int
+    hops: int
+
+    @property
+    def fps(self) -> float:
+        return len(self.update_ms) / self.seconds
+
+
+def _instrument(app: MixerApp, console: Console) -> dict[str, list[float]]:
+    """Time the mixer screen's refresh and the terminal encoding (benchmark-only hooks on
+    Textual internals: the screen's update-timer callback and the app's display call), and the
+    UI thread's CPU time in the update and the refresh (wall time also counts waiting for a
+    core, which depends on what else the machine runs)."""
+    times: dict[str, list[float]] = {
+        "refresh": [],
+        "encode": [],
+        "update_cpu": [],
+        "refresh_cpu": [],
+    }
+    screen = app.mixer
+    update = screen._on_timer_update
+    display = app._display
+    draw = screen.draw
+
+    def timed_update() -> None:
+        t0, c0 = time.perf_counter(), time.thread_time()
+        update()
+        times["refresh"].append((time.perf_counter() - t0) * 1000)
+        times["refresh_cpu"].append((time.thread_time() - c0) * 1000)
+
+    def timed_draw(snapshot: Any = None) -> None:
+        c0 = time.thread_time()
+        draw(snapshot)
+        times["update_cpu"].append((time.thread_time() - c0) * 1000)
+
+    def timed_display(screen: Any, renderable: Any) -> None:
+        render: Callable[[Console], str] | None = getattr(renderable, "render_segments", None)
+        if render is not None:
+            t0 = time.perf_counter()
+            render(console)
+            times["encode"].append((time.perf_counter() - t0) * 1000)
+        display(screen, renderable)
+
+    screen._on_timer_update = timed_update  # type: ignore[method-assign]
+    screen.draw = timed_draw  # type: ignore[method-assign]
+    app._display = timed_display  # type: ignore[method-assign]
+    return times
+
+
+def measure(channels: int, size: tuple[int, int], seconds: float) -> Result:
+    song = moving_song(channels, seconds + WARMUP_S + 2.0)
+    show = Show(FileSource(song, realtime=True), make_gain_source("autofader"))
+    app = make_app(show, profile_dirs=[])
+    console = Console(file=io.StringIO(), force_terminal=True, color_system="truecolor")
+    times = _instrument(app, console)
+    out: dict[str, Any] = {}
+
+    async def body() -> None:
+        async with app.run_test(size=size) as pilot:
+            await pilot.pause(WARMUP_S)
+            marks = {k: len(v) for k, v in times.items()}
+            frames0, cpu0, t0 = len(app.frame_ms), time.thread_time(), time.perf_counter()
+            hops0, misses0 = show.engine.stats.hops, show.engine.stats.misses
+            await pilot.pause(seconds)
+            out["cpu"] = time.thread_time() - cpu0
+            out["wall"] = time.perf_counter() - t0
+            out["update"] = list(app.frame_ms)[frames0:]
+            out["behind"] = list(app.frames_behind)[frames0:]
+            out.update({k: v[marks[k] :] for k, v in times.items()})
+            out["hops"] = show.engine.stats.hops - hops0
+            out["misses"] = show.engine.stats.misses - misses0
+            await pilot.press("q")
+
+    asyncio.run(body())
+    show.close()
+    return Result(
+        channels,
+        size,
+        out["wall"],
+        out["update"],
+        out["refresh"],
+        out["encode"],
+        out["update_cpu"],
+        out["refresh_cpu"],
+        out["cpu"],
+        out["behind"],
+        out["misses"],
+        out["hops"],
+    )
+
+
+def _pct(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else 0.0
+
+
+def report(results: list[Result], seconds: float, load: float) -> str:
+    lines = [
+        "# TUI frame cost",
+        "",
+        f"`benchmarks/tui_frame.py --seconds {seconds:g}` on {platform.machine()}, Python "
+        f"{platform.python_version()}, Textual {textual_version}, "
+        f"{time.strftime('%Y-%m-%d')}. Headless (`run_test`), the engine running a real-time "
+        "auto-fader show beside the UI (same process, same GIL), after a 1 s warm-up. "
+        f"{os.cpu_count()} cores, load average {load:.1f} when it started (others' work: wall "
+        "times include waiting for a core; CPU times do not).",
+        "",
+        "- update: the HopUpdate handler redrawing every strip and the master panel (wall time, "
+        "as `app.frame_ms` records it; CPU: the UI thread's CPU time in it);",
+        "- refresh: Textual's screen update after it (compositing the changed lines), including "
+        "encoding them for a truecolor terminal (shown apart as encode);",
+        "- UI CPU / frame: the UI thread's CPU time over the run divided by the frames drawn "
+        "(everything the UI thread did: messages, timers, layout, painting);",
+        "- behind: hops the engine had finished past the one drawn, at each draw.",
+        "",
+        "| channels | terminal | fps | update p50 / p99 ms | update CPU p50 / p99 | "
+        "refresh p50 / p99 ms | refresh CPU p50 / p99 | encode p50 / p99 ms | "
+        "UI CPU / frame ms | UI CPU % | behind max | misses |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        per_frame = r.ui_cpu_s * 1000 / max(len(r.update_ms), 1)
+        lines.append(
+            f"| {r.channels} | {r.size[0]}x{r.size[1]} | {r.fps:.1f} | "
+            f"{_pct(r.update_ms, 50):.2f} / {_pct(r.update_ms, 99):.2f} | "
+            f"{_pct(r.update_cpu_ms, 50):.2f} / {_pct(r.update_cpu_ms, 99):.2f} | "
+            f"{_pct(r.refresh_ms, 50):.2f} / {_pct(r.refresh_ms, 99):.2f} | "
+            f"{_pct(r.refresh_cpu_ms, 50):.2f} / {_pct(r.refresh_cpu_ms, 99):.2f} | "
+            f"{_pct(r.encode_ms, 50):.2f} / {_pct(r.encode_ms, 99):.2f} | "
+            f"{per_frame:.2f} | {100 * r.ui_cpu_s / r.seconds:.0f} | "
+            f"{max(r.behind, default=0)} | {r.misses} of {r.hops} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=6.0, help="measured seconds per case")
+    args = parser.parse_args()
+    load = os.getloadavg()[0]
+    results = []
+    for channels, size in CASES:
+        r = measure(channels, size, args.seconds)
+        print(
+            f"{channels} ch {size[0]}x{size[1]}: {r.fps:.1f} fps, update p50 "
+            f"{_pct(r.update_ms, 50):.2f} ms p99 {_pct(r.update_ms, 99):.2f} ms, refresh p50 "
+            f"{_pct(r.refresh_ms, 50):.2f} ms p99 {_pct(r.refresh_ms, 99):.2f} ms"
+        )
+        results.append(r)
+    text = report(results, args.seconds, load)
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,155 @@
+"""The mixer screen: a strip per channel, the master panel, and the engineer's override keys."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import HorizontalScroll
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from bridge.engine import HopSnapshot
+from bridge.show import Show
+from bridge.tui.history import SentHistory
+from bridge.tui.master import MasterPanel, MasterView, model_label
+from bridge.tui.overrides import OverrideDesk
+from bridge.tui.strip import ChannelStrip, StripView
+
+_SELECT = Binding.Group("ch", compact=True)
+_FINE = Binding.Group("±0.5", compact=True)
+_COARSE = Binding.Group("±3", compact=True)
+
+
+class MixerScreen(Screen[None]):
+    """Draws the latest hop when the app asks (`draw`); its keys go through the override desk."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("left,h", "select(-1)", "prev", key_display="←", group=_SELECT),
+        Binding("right,l", "select(1)", "next", key_display="→", group=_SELECT),
+        Binding("space", "freeze", "freeze", key_display="spc"),
+        Binding("b", "bypass", "bypass"),
+        Binding("k", "lock", "lock"),
+        Binding("minus", "nudge(-0.5)", "-0.5 dB", key_display="-", group=_FINE),
+        Binding("plus,equals_sign", "nudge(0.5)", "+0.5 dB", key_display="+", group=_FINE),
+        Binding("left_square_bracket", "nudge(-3.0)", "-3 dB", key_display="[", group=_COARSE),
+        Binding("right_square_bracket", "nudge(3.0)", "+3 dB", key_display="]", group=_COARSE),
+        Binding("m", "manual", "manual"),
+        Binding("r", "release", "release"),
+        Binding("u", "undo", "undo"),
+        # Shown in the master panel's first line: the footer is full at 80 columns.
+        Binding("p", "app.profiles", "profiles", show=False),
+        Binding("q", "quit", "quit"),
+    ]
+
+    def __init__(
+        self, show: Show, desk: OverrideDesk, history: SentHistory, history_s: float
+    ) -> None:
+        super().__init__(id="mixer")
+        self.show = show
+        self.desk = desk
+        self.history = history
+        self.history_s = history_s
+        self.selected = 0
+        self.finished = False
+        self.status_text = ""
+        self.live_profile = ""
+        self.snapshot: HopSnapshot | None = None
+        self.strips: list[ChannelStrip] = []
+        self.master: MasterPanel | None = None
+
+    def compose(self) -> ComposeResult:
+        with HorizontalScroll(id="strips", can_focus=False):
+            for i, name in enumerate(self.show.names):
+                yield ChannelStrip(i, name)
+        yield MasterPanel(
+            self.show.title, model_label(self.show.gain_source), self.show.engine.hop_s
+        )
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.strips = list(self.query(ChannelStrip))
+        self.strips[0].selected = True
+        self.master = self.query_one(MasterPanel)
+        self.draw()
+
+    def draw(self, snapshot: HopSnapshot | None = None) -> None:
+        """Show `snapshot` (or the last one again, e.g. after an override) on every widget."""
+        if snapshot is not None:
+            self.snapshot = snapshot
+        snap = self.snapshot
+        channels = self.show.engine.safety.channels
+        if snap is not None:
+            for i, strip in enumerate(self.strips):
+                settings = channels[i]
+                strip.show_view(
+                    StripView(
+                        peak_db=float(snap.peak_db[i]),
+                        rms_db=float(snap.rms_db[i]),
+                        model_db=float(snap.model_db[i]),
+                        sent_db=float(snap.sent_db[i]),
+                        state=snap.states[i],
+                        offset_db=settings.offset_db,
+                        manual_db=settings.manual_db,
+                    )
+                )
+        if self.master is None:
+            return
+        sinks = []
+        for sink in self.show.sinks:
+            try:
+                sinks.append(f"{sink.name}: {sink.status()}")
+            except Exception as exc:  # a broken status line must not take the UI down
+                sinks.append(f"{sink.name}: status failed ({exc})")
+        self.master.show_view(
+            MasterView(
+                snapshot=snap,
+                sinks=sinks,
+                status=self.status_text,
+                channel_name=self.show.names[self.selected],
+                sent_history=self.history.series(self.selected),
+                history_s=self.history_s,
+                profile=self.live_profile,
+            )
+        )
+
+    def say(self, text: str) -> None:
+        prefix = "finished — press q · " if self.finished else ""
+        self.status_text = prefix + text
+        self.draw()
+
+    def action_select(self, delta: int) -> None:
+        strips = self.strips
+        new = min(max(self.selected + delta, 0), len(strips) - 1)
+        if new == self.selected:
+            return
+        strips[self.selected].selected = False
+        strips[new].selected = True
+        self.selected = new
+        strips[new].scroll_visible(animate=False)
+        self.draw()
+
+    def action_freeze(self) -> None:
+        self.say(self.desk.toggle_freeze())
+
+    def action_bypass(self) -> None:
+        self.say(self.desk.toggle_bypass())
+
+    def action_lock(self) -> None:
+        self.say(self.desk.toggle_lock(self.selected))
+
+    def action_nudge(self, delta_db: float) -> None:
+        self.say(self.desk.nudge(self.selected, delta_db))
+
+    def action_manual(self) -> None:
+        self.say(self.desk.set_manual(self.selected))
+
+    def action_release(self) -> None:
+        self.say(self.desk.release(self.selected))
+
+    def action_undo(self) -> None:
+        self.say(self.desk.undo())
+
+    async def action_quit(self) -> None:
+        await self.app.action_quit()

@@ -1,0 +1,98 @@
+"""The TUI against the virtual X32 over real UDP: the keys change what the console's faders do,
+a person's move on the console shows as a human override, and releasing it hands the fader back
+to the engine; the master panel shows the console connection."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from bridge.outputs.x32 import X32Client
+from bridge.outputs.x32_law import quantize
+from bridge.show import Show
+from bridge.sources import FileSource
+from bridge.tui import MixerApp, make_app
+from bridge.virtual_console import VirtualConsole
+from models.gainsource import make_gain_source
+from tests.test_tui import hops_after, latest, master_text, moving_song, run, strips, until
+
+N = 4
+
+
+@pytest.fixture
+def console() -> Iterator[VirtualConsole]:
+    with VirtualConsole(channels=N, names=["Kick", "Bass", "Gtr", "Vox"]) as c:
+        yield c
+
+
+def console_app(console: VirtualConsole, seconds: float = 4.0) -> tuple[MixerApp, X32Client]:
+    source = FileSource(moving_song(N, seconds), realtime=True)
+    host, port = console.address
+    client = X32Client(host, port, channels=list(range(1, N + 1))).connect()
+    show = Show(source, make_gain_source("autofader"), sinks=[client], names=client.names)
+    client.on_human_move = show.engine.human_move
+    return make_app(show, profile_dirs=[]), client
+
+
+def faders(console: VirtualConsole) -> list[float]:
+    return [console.fader(ch) for ch in range(1, N + 1)]
+
+
+def test_connection_freeze_and_human_override(console: VirtualConsole) -> None:
+    app, client = console_app(console)
+    show = app.show
+
+    async def body() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await hops_after(pilot, show, 0, 2)
+            assert [s.text.splitlines()[0] for s in strips(app)] == ["Kick", "Bass", "Gtr", "Vox"]
+            host, port = console.address
+            await until(pilot, lambda: f"connected {host}:{port}, /xremote ok" in master_text(app))
+
+            # Freeze: once the last sends land, the console's faders stay where they are.
+            await pilot.press("space")
+            frozen = await hops_after(pilot, show, latest(show).index, 2)
+            assert client.flush(1.0)
+            held = faders(console)
+            await hops_after(pilot, show, frozen.index, 6)
+            assert faders(console) == held
+            await pilot.press("space")
+
+            # A person grabs channel 2 on the console: the TUI shows it, the engine lets go.
+            console.move_fader(2, 0.3)
+            await until(pilot, lambda: "human" in strips(app)[1].text)
+            await until(pilot, lambda: "held by hand: ch 2" in master_text(app))
+            mark = latest(show).index
+            await hops_after(pilot, show, mark, 4)
+            assert console.fader(2) == quantize(0.3)
+
+            # Released in the TUI: the engine drives the console's fader 2 again.
+            await pilot.press("right", "r")
+            await until(pilot, lambda: console.fader(2) != quantize(0.3), timeout=2.0)
+            await until(pilot, lambda: "held by hand" not in master_text(app))
+            assert latest(show).states[1] == "auto"
+            await pilot.press("q")
+        show.close()
+
+    run(body())
+
+
+def test_lock_holds_one_console_fader(console: VirtualConsole) -> None:
+    app, _ = console_app(console)
+    show = app.show
+
+    async def body() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await hops_after(pilot, show, 0, 3)
+            await pilot.press("k")  # lock channel 1: the model is ignored there
+            start = await hops_after(pilot, show, latest(show).index, 2)
+            before = faders(console)
+            await hops_after(pilot, show, start.index, 10)
+            after = faders(console)
+            assert after[0] == before[0]
+            assert after[1:] != before[1:], "the other faders keep moving"
+            await pilot.press("q")
+        show.close()
+
+    run(body())
