@@ -87,12 +87,24 @@ def _mix_player(device: str | None) -> list[MixOutput]:
         raise CliError(str(exc), exit_code=1) from exc
 
 
-def _run_show(show: Show, *, headless: bool, exit_when_done: bool) -> None:
+def _run_show(
+    show: Show,
+    *,
+    headless: bool,
+    exit_when_done: bool,
+    live_profile: str = "",
+    capture_channels: list[int] | None = None,
+) -> None:
     use_tui = not headless and sys.stdout.isatty() and sys.stdin.isatty()
     if use_tui:
         from bridge.tui.app import make_app
 
-        make_app(show, exit_when_done=exit_when_done).run()
+        make_app(
+            show,
+            exit_when_done=exit_when_done,
+            live_profile=live_profile,
+            capture_channels=capture_channels,
+        ).run()
         show.stop()
         show.done.wait(2.0)
     else:
@@ -230,6 +242,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from bridge.capture import CaptureSource
     from bridge.channels import parse_channels
     from bridge.devices import AudioBackendError
+    from bridge.live_profile import apply_profile_limits
     from bridge.outputs.base import GainSink
     from bridge.profiles import ProfileError, find_profile
 
@@ -282,20 +295,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     if client is not None:
         client.on_human_move = show.engine.human_move
-    for i, c in enumerate(channels):
-        if c in strips:
-            m = strips[c]
-            st = show.engine.safety.channels[i]
-            st.floor_db, st.ceiling_db, st.offset_db = m.floor_db, m.ceiling_db, m.offset_db
-            if m.protected:
-                from bridge.safety import ChannelState
-
-                st.state = ChannelState.PROTECTED
+    capture = [c + 1 for c in channels]
+    log.info(apply_profile_limits(show.engine.safety, profile, capture).describe(profile.name))
     if args.seconds:
         import threading
 
         threading.Timer(args.seconds, show.stop).start()
-    _run_show(show, headless=args.headless, exit_when_done=args.seconds is not None)
+    _run_show(
+        show,
+        headless=args.headless,
+        exit_when_done=args.seconds is not None,
+        live_profile=profile.name,
+        capture_channels=capture,
+    )
     _finish(show)
     return 0
 

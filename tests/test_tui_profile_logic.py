@@ -11,9 +11,9 @@ import pytest
 
 from bridge.commands import cmd_profiles
 from bridge.config import MAPPINGS_DIR
+from bridge.live_profile import apply_profile_limits, show_capture_channels
 from bridge.profiles import ChannelMap, Profile, ProfileError, discover, load_profile
 from bridge.safety import ChannelState, SafetyStage
-from bridge.tui.live_profile import apply_profile_limits, show_capture_channels
 from bridge.tui.profile_draft import Draft, check_line, parse_cell, scan, short_path
 
 

@@ -17,11 +17,11 @@ from textual.timer import Timer
 
 from bridge.config import USER_MAPPINGS_DIR
 from bridge.engine import HopSnapshot
+from bridge.live_profile import ApplyResult, apply_profile_limits, show_capture_channels
 from bridge.profiles import Profile
 from bridge.profiles import profile_dirs as default_profile_dirs
 from bridge.show import Show
 from bridge.tui.history import SentHistory
-from bridge.tui.live_profile import ApplyResult, apply_profile_limits, show_capture_channels
 from bridge.tui.messages import EngineFinished, HopUpdate
 from bridge.tui.mixer_screen import MixerScreen
 from bridge.tui.overrides import OverrideDesk

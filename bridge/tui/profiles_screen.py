@@ -17,11 +17,11 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from bridge.live_profile import ApplyResult
 from bridge.profile_writer import save_profile
 from bridge.profiles import Profile, ProfileError, load_profile
 from bridge.tui.channel_table import ChannelMapTable
 from bridge.tui.confirm import ConfirmScreen
-from bridge.tui.live_profile import ApplyResult
 from bridge.tui.profile_draft import Draft, ProfileEntry, check_line, parse_cell, scan, short_path
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
