@@ -1,0 +1,1 @@
+"""The live-stage data engine: synthetic band multitracks with bleed, targets and oracle gains."""

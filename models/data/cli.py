@@ -1,0 +1,224 @@
+"""`ailive data ...`: generate synthetic live multitracks, import real ones, summarise them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 4.0 <= value <= 600.0:
+        raise argparse.ArgumentTypeError(f"song length must be 4..600 s, got {text}")
+    return value
+
+
+def _fractions(text: str) -> tuple[float, float, float]:
+    try:
+        parts = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected three numbers like 0.8,0.1,0.1: {text!r}"
+        ) from None
+    if len(parts) != 3 or min(parts) < 0 or sum(parts) <= 0:
+        raise argparse.ArgumentTypeError(f"expected three non-negative numbers: {text!r}")
+    return parts[0], parts[1], parts[2]
+
+
+def add_parsers(verbs: Any) -> None:
+    p = verbs.add_parser(
+        "data",
+        help="generate synthetic live multitracks (bleed, targets, oracle gains), import, info",
+        description="The live-stage data engine: band songs rendered per part, placed on a "
+        "random stage with close mics and bleed, with an engineer-like target mix and oracle "
+        "gains. See models/data/README.md.",
+    )
+    sub = p.add_subparsers(dest="data_verb", metavar="ACTION", parser_class=type(p))
+    sub.required = True
+
+    s = sub.add_parser(
+        "synth",
+        help="generate a train/validation/test set of synthetic songs",
+        description="Generate N songs into DIR/{train,validation,test}/ (split by the seed) "
+        "and DIR/dataset.json. Songs already there with the same seed are kept.",
+    )
+    s.add_argument("--songs", type=_positive_int, required=True, metavar="N")
+    s.add_argument("--seconds", type=_seconds, default=20.0, metavar="S", help="song length")
+    s.add_argument("--out", type=Path, required=True, metavar="DIR")
+    s.add_argument("--seed", type=int, default=0, metavar="K", help="dataset seed (default 0)")
+    s.add_argument("--workers", type=_positive_int, default=None, metavar="W",
+                   help="parallel processes (default: the CPU count, at most 8)")  # fmt: skip
+    s.add_argument("--styles", default=None, metavar="A,B", help="styles to cycle through")
+    s.add_argument("--splits", type=_fractions, default=None, metavar="TR,VA,TE",
+                   help="split fractions (default 0.8,0.1,0.1)")  # fmt: skip
+    s.add_argument(
+        "--soundfont", type=Path, default=None, metavar="SF2",
+        help="GM soundfont (default: $AILIVE_SOUNDFONT or the system FluidR3_GM)",
+    )  # fmt: skip
+    s.add_argument(
+        "--backend", choices=("auto", "inprocess", "cli"), default="auto",
+        help="FluidSynth in-process (pyfluidsynth) or the fluidsynth program",
+    )  # fmt: skip
+    s.add_argument(
+        "--images", action="store_true",
+        help="also store every source's image in every channel (images/, 24-bit)",
+    )  # fmt: skip
+    s.set_defaults(handler=cmd_synth)
+
+    i = sub.add_parser(
+        "info",
+        help="summarise a dataset or song folder",
+        description="Songs per split and style, length, size on disk, bleed and oracle SNRs.",
+    )
+    i.add_argument("path", type=Path, metavar="DIR")
+    i.add_argument("--json", action="store_true", help="machine-readable output")
+    i.set_defaults(handler=cmd_info)
+
+    m = sub.add_parser(
+        "import",
+        help="convert a MedleyDB song or a folder of channel files + mix into a song folder",
+        description="MedleyDB (<Song>/<Song>_METADATA.yaml, _RAW/, _MIX.wav): bleed simulated "
+        "on the RAW tracks. A folder of channel files with a mix: used as recorded, unless "
+        "--simulate-bleed.",
+    )
+    m.add_argument("source", type=Path, metavar="SRC")
+    m.add_argument("--out", type=Path, required=True, metavar="DIR")
+    m.add_argument("--mix", default=None, metavar="FILE", help="the reference mix in SRC")
+    m.add_argument("--seed", type=int, default=0, metavar="K", help="stage seed")
+    m.add_argument("--seconds", type=_seconds, default=None, metavar="S", help="keep the start")
+    m.add_argument("--simulate-bleed", action="store_true", help="folder tracks are clean")
+    m.add_argument("--no-bleed", action="store_true", help="MedleyDB: RAW tracks as channels")
+    m.set_defaults(handler=cmd_import)
+
+
+class _Progress:
+    """A one-line progress bar on a terminal; one line per song otherwise."""
+
+    def __init__(self, stream: Any = sys.stderr) -> None:
+        self.stream = stream
+        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+        self.t0 = time.perf_counter()
+
+    def __call__(self, done: int, total: int, result: dict[str, Any] | None) -> None:
+        elapsed = time.perf_counter() - self.t0
+        width = 30
+        filled = round(width * done / max(total, 1))
+        bar = "#" * filled + "-" * (width - filled)
+        line = f"synth [{bar}] {done}/{total} songs, {elapsed:.0f} s"
+        if result is not None:
+            line += f" (last: {Path(result['folder']).name}, {result['total_s']:.1f} s)"
+        if self.tty:
+            self.stream.write("\r" + line.ljust(100))
+            if done == total:
+                self.stream.write("\n")
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    from bridge.cli import CliError
+    from models.data.dataset import DEFAULT_FRACTIONS, default_workers, generate, plan_dataset
+    from models.data.render import find_soundfont, in_process_available
+    from models.data.synth import SynthConfig
+
+    try:
+        soundfont = find_soundfont(args.soundfont)
+        if args.backend == "inprocess" and not in_process_available():
+            raise FileNotFoundError(
+                "pyfluidsynth or libfluidsynth is missing: pip install pyfluidsynth "
+                "(Debian/Ubuntu: apt-get install fluidsynth)"
+            )
+        if args.backend == "cli" or not in_process_available():
+            from models.data.render import find_fluidsynth
+
+            find_fluidsynth()
+    except FileNotFoundError as exc:
+        raise CliError(str(exc), exit_code=1) from exc
+    styles = args.styles.split(",") if args.styles else None
+    try:
+        jobs = plan_dataset(args.songs, args.seed, styles, args.splits or DEFAULT_FRACTIONS)
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    cfg = SynthConfig(seconds=args.seconds, soundfont=soundfont, backend=args.backend)
+    workers = args.workers or default_workers()
+    t0 = time.perf_counter()
+    desc = generate(
+        args.out, jobs, cfg, workers=workers, images=args.images, progress=_Progress(),
+        dataset_seed=args.seed,
+    )  # fmt: skip
+    wall = time.perf_counter() - t0
+    made = desc["results"]
+    if made:
+        audio_s = len(made) * args.seconds
+        per_song = sum(r["total_s"] for r in made) / len(made)
+        size = sum(r["bytes"] for r in made) / len(made)
+        print(
+            f"made {len(made)} songs of {args.seconds:g} s in {wall:.1f} s with {workers} "
+            f"worker(s): {audio_s / wall:.1f}x real time; {per_song:.1f} s and "
+            f"{size / 1e6:.1f} MB per song"
+        )
+    print(f"{args.out}: " + ", ".join(f"{k} {v}" for k, v in desc["splits"].items()))
+    if desc["failed"]:
+        for f in desc["failed"]:
+            print(f"failed: {f['folder']}: {f['error']}", file=sys.stderr)
+        raise CliError(f"{len(desc['failed'])} song(s) failed", exit_code=1)
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from bridge.cli import CliError
+    from models.data.info import format_summary, summarise
+    from models.song import SongError
+
+    try:
+        summary = summarise(args.path)
+    except SongError as exc:
+        raise CliError(str(exc)) from exc
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(format_summary(summary))
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from bridge.cli import CliError
+    from models.data.loaders import ImportOptions, load_folder, load_medleydb
+    from models.data.store import write_song_data
+    from models.song import SongError
+
+    src: Path = args.source
+    try:
+        if (src / f"{src.name}_METADATA.yaml").is_file():
+            opts = ImportOptions(not args.no_bleed, args.seed, max_seconds=args.seconds)
+            data = load_medleydb(src, opts)
+        else:
+            opts = ImportOptions(args.simulate_bleed, args.seed, max_seconds=args.seconds)
+            data = load_folder(src, args.mix, opts)
+    except SongError as exc:
+        raise CliError(str(exc)) from exc
+    write_song_data(data, args.out)
+    snr = data.song.meta.extra.get("oracle", {}).get("snr_db", {})
+    print(
+        f"wrote {args.out}: {len(data.song.names)} channels, {data.song.seconds:.1f} s; "
+        f"oracle SNR {snr.get('frame', '-')} dB (raw {snr.get('raw_best_master', '-')} dB)"
+    )
+    return 0
