@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -79,7 +80,34 @@ def _untrained(kind: str, mode: str) -> Callable[[], GainSource]:
     return make
 
 
+CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
+"""The shipped checkpoints: NAME.pt + NAME.json (models.checkpoint)."""
+SHIPPED = ("alm-mr", "alm-sr", "dmc-og", "dmc-b-0l")
+
+
+def checkpoint_path(name: str) -> Path:
+    return CHECKPOINT_DIR / f"{name}.pt"
+
+
+def _shipped(name: str) -> Callable[[], GainSource]:
+    """A trained network from models/checkpoints/, run by the streaming runner."""
+
+    def make() -> GainSource:
+        path = checkpoint_path(name)
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"checkpoint {path} not found: train it with `ailive train --config "
+                f"models/train/configs/{name}.toml` and copy runs/{name}/{name}.pt + .json there"
+            )
+        from models.inference import StreamingMixer
+
+        return StreamingMixer.from_checkpoint(path, name)
+
+    return make
+
+
 GAIN_SOURCES: dict[str, Callable[[], GainSource]] = {
+    **{name: _shipped(name) for name in SHIPPED},
     "alm-mr-untrained": _untrained("alm", "mr"),
     "alm-sr-untrained": _untrained("alm", "sr"),
     "autofader": _autofader,
@@ -91,8 +119,8 @@ GAIN_SOURCES: dict[str, Callable[[], GainSource]] = {
 
 
 def default_gain_source_name() -> str:
-    """The demo's choice: the trained model once its checkpoint ships, else the auto-fader."""
-    return "autofader"
+    """The demo's choice: the trained ALM-MR when its checkpoint ships, else the auto-fader."""
+    return "alm-mr" if checkpoint_path("alm-mr").is_file() else "autofader"
 
 
 def make_gain_source(name: str | None = None) -> GainSource:

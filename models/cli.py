@@ -1,0 +1,73 @@
+"""`ailive train` and `ailive eval`: the model verbs (heavy imports stay inside the handlers)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+DEFAULT_SYSTEMS = "alm-mr,alm-sr,dmc-og,dmc-b-0l,raw,gainsharing,autofader,oracle"
+
+
+def add_parsers(verbs: Any) -> None:
+    t = verbs.add_parser(
+        "train",
+        help="train a mixer network (ALM-MR/SR, DMC) from a TOML config",
+        description="Train from a config (models/train/configs/*.toml) into OUT/NAME/: the best "
+        "checkpoint NAME.pt + NAME.json, last.pt (resume), history.json, curve.png. Runs under "
+        "torchrun for several processes (DDP).",
+    )
+    t.add_argument("--config", type=Path, required=True, metavar="FILE")
+    t.add_argument("--resume", action="store_true", help="continue from OUT/NAME/last.pt")
+    t.add_argument("--out", type=Path, default=Path("runs"), metavar="DIR")
+    t.set_defaults(handler=cmd_train)
+
+    e = verbs.add_parser(
+        "eval",
+        help="evaluate gain sources on held-out songs (markdown + JSON tables, plots, mixes)",
+        description="Run every system through the same streaming gain-source interface at "
+        "zero latency on DIR/test/ (or the song folders in DIR) and write results.md, "
+        "results.json, gain plots and example mixes to OUT.",
+    )
+    e.add_argument("--data", type=Path, required=True, metavar="DIR")
+    e.add_argument("--systems", default=DEFAULT_SYSTEMS, metavar="A,B",
+                   help=f"comma-separated (default: {DEFAULT_SYSTEMS})")  # fmt: skip
+    e.add_argument("--split", default="test", help="split folder inside DIR (default test)")
+    e.add_argument("--out", type=Path, default=Path("ailive-out/eval"), metavar="DIR")
+    e.add_argument("--examples", type=int, default=2, metavar="N", help="songs to render")
+    e.add_argument("--max-songs", type=int, default=0, metavar="N", help="0: all")
+    e.set_defaults(handler=cmd_eval)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from bridge.cli import CliError
+    from models.train.config import ConfigError, load_config
+
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as exc:
+        raise CliError(str(exc)) from exc
+    from models.train.loop import Trainer
+
+    try:
+        result = Trainer(cfg, args.out, resume=args.resume).run()
+    except FileNotFoundError as exc:
+        raise CliError(str(exc), exit_code=1) from exc
+    if result:
+        print(json.dumps(result))
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from bridge.cli import CliError
+    from models.eval.run import EvalError, evaluate
+
+    systems = [s.strip() for s in args.systems.split(",") if s.strip()]
+    try:
+        report = evaluate(args.data, systems, args.out, split=args.split,
+                          examples=args.examples, max_songs=args.max_songs)  # fmt: skip
+    except EvalError as exc:
+        raise CliError(str(exc)) from exc
+    print(report["markdown"])
+    return 0

@@ -1,0 +1,173 @@
+"""Training: configs, the paper's MR-STFT sizes, a tiny overfit run, checkpoints and resume,
+the zero-latency shift inside the loss, and DDP over two CPU processes."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from models.alm import apply_gains_zero_latency, offline_forward
+from models.checkpoint import load_model, read_sidecar
+from models.train.batches import Sequence, chunk_ideal, gain_loss, mix_output
+from models.train.config import ConfigError, TrainConfig, config_from_dict, load_config
+from models.train.loop import Trainer
+from models.train.losses import LOSSES, make_loss, mrstft_sizes
+from tests.tiny_data import tiny_dataset
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = REPO / "models" / "train" / "configs" / "tiny.toml"
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tiny_dataset(tmp_path_factory)
+
+
+def tiny(data: Path, **changes: object) -> TrainConfig:
+    return dataclasses.replace(load_config(TINY), data=str(data), **changes)  # type: ignore[arg-type]
+
+
+def test_every_shipped_config_loads() -> None:
+    for path in sorted((REPO / "models" / "train" / "configs").glob("*.toml")):
+        cfg = load_config(path)
+        assert cfg.name == path.stem and cfg.loss in LOSSES
+    og, b0l = (load_config(TINY.parent / f"{n}.toml") for n in ("dmc-og", "dmc-b-0l"))
+    assert (og.bleed, og.latency) == (False, "none") and (b0l.bleed, b0l.latency) == (True, "zero")
+
+
+def test_bad_configs_are_named(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "x"\ndata = "d"\nmode = "fast"\n')
+    with pytest.raises(ConfigError, match=r"bad\.toml: mode must be one of mr, sr"):
+        load_config(bad)
+    with pytest.raises(ValueError, match="unknown field"):
+        config_from_dict({"name": "x", "data": "d", "epochs": 3})
+    with pytest.raises(ValueError, match="unknown loss"):
+        make_loss("nope")
+
+
+def test_mrstft_uses_the_papers_resolutions_at_48k() -> None:
+    ffts, hops, wins = mrstft_sizes(48_000)
+    assert wins == [480, 960, 3840] and hops == [120, 240, 960] and ffts == [512, 1024, 4096]
+    loss = make_loss("mrstft")
+    x = torch.randn(2, 48_000)
+    assert float(loss(x, x)) == pytest.approx(0.0, abs=1e-6)
+    assert float(loss(0.5 * x, x)) > 0.1
+
+
+def test_zero_latency_mixing_applies_frame_t_gains_to_frame_t_plus_1() -> None:
+    frame = 4
+    audio = torch.ones(1, 1, 3 * frame)
+    gains = torch.tensor([[[2.0, 3.0, 5.0]]])
+    zero = mix_output(audio, gains, frame, "zero", None)[0]
+    assert zero[:frame].tolist() == [1.0] * frame  # frame 0: unity (nothing predicted yet)
+    assert zero[2 * frame - 1] == 2.0 and zero[3 * frame - 1] == 3.0  # ramped, reached at end
+    none = mix_output(audio, gains, frame, "none", None)[0]
+    assert none[frame - 1] == 2.0 and none[3 * frame - 1] == 5.0
+
+
+def test_training_loss_hears_the_shifted_gains(data: Path) -> None:
+    trainer = Trainer(tiny(data), data / "runs")
+    song = trainer.train_songs[0]
+    phase = trainer.geometry.default_phase(song.n_channels)
+    seq = Sequence([song], [0], [phase], 20, 20)
+    trainer.model.eval()
+    with torch.no_grad():
+        loss, _, _ = trainer._chunk_loss(trainer.model, seq, 0, 20, False, None, None)
+        from models.train.batches import chunk_inputs
+
+        emb, rms, mask, audio, target = chunk_inputs(seq, 0, 20, trainer.geometry)
+        z, _ = trainer.model(emb, rms, mask, None)
+        gains = trainer.model.gain.to_linear(z)
+        shifted = apply_gains_zero_latency(audio, gains, trainer.geometry.frame, ramp=True)
+        same_frame = mix_output(audio, gains, trainer.geometry.frame, "none", None)
+    assert float(loss) == pytest.approx(float(trainer.loss_fn(shifted, target)), rel=1e-6)
+    assert float(loss) != pytest.approx(float(trainer.loss_fn(same_frame, target)), rel=1e-6)
+
+
+def test_loss_decreases_on_a_tiny_overfit_run(data: Path, tmp_path: Path) -> None:
+    cfg = tiny(data, steps=15, frozen_steps=12, lr=1e-2, finetune_lr=1e-3, batch=1,
+               sequence_s=3.0, chunk_s=3.0, validate_every=100, checkpoint_every=100)  # fmt: skip
+    trainer = Trainer(cfg, tmp_path)
+    trainer.val_songs = trainer.train_songs  # overfit: measure on the training song itself
+    before = trainer.validation_loss(refresh=False)
+    trainer.run()
+    after = trainer.validation_loss(refresh=True)
+    assert after < before - 0.02, (before, after)
+
+
+def test_checkpoint_round_trip_and_resume(data: Path, tmp_path: Path) -> None:
+    cfg = tiny(data)
+    result = Trainer(cfg, tmp_path).run()
+    run = tmp_path / "tiny"
+    assert (run / "last.pt").is_file() and (run / "curve.png").read_bytes()[:4] == b"\x89PNG"
+    meta = read_sidecar(run / "tiny.json")
+    assert meta["training"]["steps"] == 4 and meta["metrics"]["validation_loss"] is not None
+    assert result["validation_loss"] == meta["metrics"]["validation_loss"]
+    model = load_model(run / "tiny.pt")
+    audio = _song_audio(data)
+    trained = Trainer(cfg, tmp_path, resume=True)  # resumes the finished run at step 4
+    assert trained.step == 4 and len(trained.history["train"]) == 4
+    assert trained.best is not None
+    trained.model.load_state_dict(trained.best[1])
+    trained.model.eval()
+    with torch.no_grad():
+        a, _ = offline_forward(model, audio)
+        b, _ = offline_forward(trained.model, audio)
+    assert torch.equal(a, b)
+    longer = Trainer(dataclasses.replace(cfg, steps=6), tmp_path, resume=True)
+    longer.run()
+    history = json.loads((run / "history.json").read_text())
+    assert [s for s, _ in history["train"]] == [1, 2, 3, 4, 5, 6]
+
+
+def _song_audio(data: Path) -> torch.Tensor:
+    from models.song import load_song
+
+    song = load_song(next((data / "test").iterdir()))
+    return torch.from_numpy(song.audio[None, :, : 48_000 * 2])
+
+
+@pytest.mark.slow
+def test_ddp_two_cpu_processes_run_a_step(data: Path, tmp_path: Path) -> None:
+    torchrun = Path(sys.executable).with_name("torchrun")
+    if not torchrun.is_file():
+        pytest.skip("torchrun is not installed beside this Python")
+    cfg = tmp_path / "ddp.toml"
+    text = TINY.read_text().replace('data = "data/tiny"', f'data = "{data}"')
+    cfg.write_text(
+        text.replace("steps = 4", "steps = 2").replace("frozen_steps = 2", "frozen_steps = 1")
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(
+        [str(torchrun), "--standalone", "--nproc_per_node", "2", "-m", "bridge", "train",
+         "--config", str(cfg), "--out", str(tmp_path / "runs")],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    meta = read_sidecar(tmp_path / "runs" / "tiny" / "tiny.json")
+    assert meta["training"]["processes"] == 2 and meta["training"]["steps"] == 2
+    shutil.rmtree(tmp_path / "runs")
+
+
+def test_gain_supervision_aims_each_prediction_at_the_frame_it_is_heard_on(data: Path) -> None:
+    trainer = Trainer(tiny(data, gain_loss_weight=0.1), data / "runs-gain")
+    song = trainer.train_songs[0]
+    assert song.ideal_db is not None and song.ideal_db.shape == song.rms_db.shape
+    phase = trainer.geometry.default_phase(song.n_channels)
+    seq = Sequence([song], [3], [phase], 10, 10)
+    zero = chunk_ideal(seq, 0, 10, shift=1)
+    assert zero is not None and torch.equal(zero[0], song.ideal_db[:, 4:14])
+    pred = song.ideal_db[None, :, 4:14].clone()
+    assert float(gain_loss(pred, zero, -40.0, 50.0)) == pytest.approx(0.0, abs=1e-6)
+    assert float(gain_loss(pred + 3.0, zero, -40.0, 50.0)) == pytest.approx(3.0, abs=1e-4)
+    tail = chunk_ideal(seq, song.n_frames - 5, 10, shift=1)  # past the end: unknown (NaN)
+    assert tail is not None and torch.isnan(tail[0, :, 4:]).all()
