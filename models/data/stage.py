@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from models.data.acoustics import (
+    active_rms,
     autocorrelations,
     convolve_mix,
     convolve_pairs,
@@ -38,6 +39,10 @@ class StageConfig:
     """RMS of the mic / preamp self-noise of a miked channel (DI channels: 10 dB lower)."""
     peak_dbfs: tuple[float, float] = (-12.0, -3.0)
     """Peak of the loudest channel."""
+    staging_dbfs: float = -30.0
+    """Gain staging: before its random trim, every channel's own source is brought to this
+    active RMS, as an engineer sets input gains at soundcheck (a close mic at 5 cm and a DI
+    would otherwise differ by 30 dB and more, far beyond what faders correct)."""
     ism_order: int = 10
     """Image-method order: the late tail beyond it is left out (bleed within ~0.5 dB)."""
     bleed_db: tuple[float, float] = (-40.0, -3.0)
@@ -84,6 +89,8 @@ class StagePlan:
     noise_dbfs: list[float]
     input_gain_db: float = 0.0
     """Common gain that sets the loudest channel's peak (after the trims)."""
+    staging_db: list[float] = field(default_factory=list)
+    """Per-channel soundcheck gain (before the post trim); empty in songs made before it."""
 
     def mic_distance_m(self, m: int) -> float | None:
         src, mic = self.sources_m[m], self.mics_m[m]
@@ -101,6 +108,7 @@ class StagePlan:
             "post_trims_db": [round(v, 2) for v in self.post_trims_db],
             "noise_dbfs": [round(v, 1) for v in self.noise_dbfs],
             "input_gain_db": round(self.input_gain_db, 3),
+            "staging_db": [round(v, 3) for v in self.staging_db],
         }
 
 
@@ -278,7 +286,8 @@ class StageResult:
 def _gains(plan: StagePlan) -> tuple[np.ndarray, np.ndarray]:
     """Linear pre-bleed (per source) and post-bleed (per channel, with the input gain) gains."""
     pre = 10 ** (np.asarray(plan.pre_trims_db) / 20)
-    post = 10 ** ((np.asarray(plan.post_trims_db) + plan.input_gain_db) / 20)
+    staging = np.asarray(plan.staging_db) if plan.staging_db else 0.0
+    post = 10 ** ((np.asarray(plan.post_trims_db) + staging + plan.input_gain_db) / 20)
     return pre, post
 
 
@@ -362,7 +371,11 @@ def simulate_stage(
         channels[mics], clean_mics = convolve_mix(dry[room_src], rirs.astype(np.float32), own)
         assert clean_mics is not None
         clean[mics] = clean_mics
-    channels *= 10 ** (np.asarray(plan.post_trims_db, dtype=np.float32)[:, None] / 20)
+    plan.staging_db = [
+        round(cfg.staging_dbfs - float(db(active_rms(c))), 3) if np.any(c) else 0.0 for c in clean
+    ]
+    trims = np.asarray(plan.post_trims_db) + np.asarray(plan.staging_db)
+    channels *= (10 ** (trims / 20)).astype(np.float32)[:, None]
     peak = float(np.max(np.abs(channels)))
     plan.input_gain_db = round(float(rng.uniform(*cfg.peak_dbfs)) - float(db(peak)), 3)
     channels *= np.float32(10 ** (plan.input_gain_db / 20))

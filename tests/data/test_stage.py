@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from models.data.acoustics import active_rms
 from models.data.stage import NO_BLEED_DB, StageConfig, channel_images, own_images, simulate_stage
 from tests.data.conftest import RATE, needs_room, noise_sources
 
@@ -64,14 +65,31 @@ def test_channels_are_the_images_plus_noise_with_the_trims_applied(staged: tuple
         noise_db = 20 * np.log10(np.sqrt(np.mean(residual[m].astype(np.float64) ** 2)))
         assert noise_db == pytest.approx(plan.noise_dbfs[m], abs=0.5)
         if plan.di[m]:
-            gain_db = plan.pre_trims_db[m] + plan.post_trims_db[m] + plan.input_gain_db
+            gain_db = (
+                plan.pre_trims_db[m]
+                + plan.staging_db[m]
+                + plan.post_trims_db[m]
+                + plan.input_gain_db
+            )
             expected = src[m] * 10 ** (gain_db / 20)
             np.testing.assert_allclose(images[m, m], expected, rtol=1e-5, atol=1e-7)
     clean = own_images(src, plan, res.rirs)
     np.testing.assert_array_equal(clean, res.clean)
-    post = 10 ** ((np.array(plan.post_trims_db) + plan.input_gain_db) / 20)
+    post = 10 ** (
+        (np.array(plan.post_trims_db) + np.array(plan.staging_db) + plan.input_gain_db) / 20
+    )
     for m in range(len(ROLES)):
         np.testing.assert_allclose(images[m, m], clean[m] * post[m], rtol=1e-4, atol=1e-7)
+
+
+def test_gain_staging_levels_every_channel_before_its_trim(staged: tuple) -> None:
+    # As at soundcheck: a 5 cm kick mic and a DI bass arrive at the same level before the
+    # random trims, so the spread of input levels is the trims' (+-12 dB), not the mics'.
+    _, res = staged
+    cfg = StageConfig()
+    for m in range(len(ROLES)):
+        staged_db = 20 * np.log10(active_rms(res.clean[m])) + res.plan.staging_db[m]
+        assert staged_db == pytest.approx(cfg.staging_dbfs, abs=0.01)
 
 
 def test_measured_bleed_matches_the_image_levels(staged: tuple) -> None:
