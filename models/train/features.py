@@ -58,7 +58,8 @@ def load_training_song(
     what the target mix is made of).
 
     The ideal gains are the engineer's: the target gain of each channel's own source, moved to
-    the channel's level (minus its post-bleed trim and the input gain); per 50 ms frame.
+    the channel's level (minus its soundcheck gain staging, its post-bleed trim and the input
+    gain); per 50 ms frame.
     """
     from models.data.store import read_song_data
 
@@ -73,7 +74,9 @@ def load_training_song(
         ideal = data.target_gains_db.astype(np.float32)
         stage = extra.get("stage") or {}
         if bleed and "post_trims_db" in stage and "input_gain_db" in stage:
-            ideal = ideal - np.asarray(stage["post_trims_db"], np.float32) - stage["input_gain_db"]
+            staging = np.asarray(stage.get("staging_db") or 0.0, np.float32)
+            trims = np.asarray(stage["post_trims_db"], np.float32) + staging
+            ideal = ideal - trims - stage["input_gain_db"]
         elif bleed:
             ideal = None
     return audio, song.target_mix.astype(np.float32), ideal
