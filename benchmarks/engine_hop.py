@@ -10,6 +10,7 @@ benchmarks/results/engine_hop.md, which the README quotes.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import resource
 import time
@@ -50,9 +51,11 @@ def measure(name: str, channels: int, seconds: float) -> tuple[float, float, flo
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=30.0, help="audio per measurement")
+    parser.add_argument("--sources", nargs="+", default=None, help="gain sources (default: all)")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    names = sorted(GAIN_SOURCES)
+    # The "-untrained" entries cost the same as their trained twins: left out unless asked for.
+    names = args.sources or sorted(n for n in GAIN_SOURCES if not n.endswith("-untrained"))
     rows = []
     for channels in (8, 16, 32, 64):
         base = None
@@ -75,7 +78,8 @@ def main() -> None:
         f" Python {platform.python_version()}, torch threads 1, {time.strftime('%Y-%m-%d')}.",
         "p50/p99: the gain source's prediction per 50 ms hop (what the engine's deadline applies",
         "to). Real-time factor: the whole engine (prediction, safety stage, direct mix, automation",
-        "sink) over the whole run, audio seconds per wall-clock second.",
+        "sink) over the whole run, audio seconds per wall-clock second. 1-minute load average at "
+        f"the end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores.",
         "",
         header,
         "|---:|---|---:|---:|---:|---:|---:|",
