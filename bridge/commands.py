@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bridge.cli import CliError, print_json
+from bridge.config import TORCH_THREADS
 from bridge.engine import HopSnapshot
 from bridge.mixdown import MixOutput
 from bridge.show import Show
@@ -53,9 +54,13 @@ def _gain_source(name: str | None) -> GainSource:
     from models.gainsource import make_gain_source
 
     try:
-        return make_gain_source(name)
+        source = make_gain_source(name)
     except ValueError as exc:
         raise CliError(str(exc)) from exc
+    torch = sys.modules.get("torch")  # only a network gain source brings torch in
+    if torch is not None:
+        torch.set_num_threads(TORCH_THREADS)
+    return source
 
 
 def _progress_printer(show: Show, every_s: float = 2.0) -> Callable[[HopSnapshot], None]:

@@ -43,11 +43,19 @@ class _Core(nn.Module):
 
 
 def _compile(module: nn.Module, *example: torch.Tensor) -> nn.Module:
-    """torch.jit trace + freeze (folds batch norms, drops Python overhead): ~2x per call here."""
+    """torch.jit trace + freeze (folds batch norms, drops Python overhead): ~2x per call here.
+
+    TorchScript optimises a frozen module during its first calls (tens of ms each): they are
+    made here, at reset, so the first live hops do not miss their deadline.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         traced = torch.jit.trace(module.eval(), example, check_trace=False)
-        return torch.jit.freeze(traced)
+        frozen = torch.jit.freeze(traced)
+        with torch.no_grad():
+            for _ in range(3):
+                frozen(*example)
+        return frozen
 
 
 class StreamingMixer:
