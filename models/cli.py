@@ -7,7 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-DEFAULT_SYSTEMS = "alm-mr,alm-sr,dmc-og,dmc-b-0l,raw,gainsharing,autofader,oracle"
+DEFAULT_SYSTEMS = (
+    "alm-mr,alm-sr,dmc-og,dmc-b-0l,raw,gainsharing,autofader,oracle,static-oracle,slew-oracle"
+)
 
 
 def add_parsers(verbs: Any) -> None:

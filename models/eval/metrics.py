@@ -88,3 +88,30 @@ def smoothness(predicted_db: np.ndarray, hop_s: float) -> tuple[float, float]:
 def clipping_share(mix: np.ndarray) -> float:
     """Share of samples at or over full scale."""
     return float(np.mean(np.abs(mix) >= CLIP_LEVEL))
+
+
+def _magnitudes(x: np.ndarray, rate: int) -> np.ndarray:
+    """|STFT| at the paper's middle resolution (FFT 1024, 20 ms Hann window, 25 % hop)."""
+    from models.train.losses import mrstft_sizes
+
+    ffts, hops, wins = mrstft_sizes(rate)
+    t = torch.from_numpy(np.asarray(x, dtype=np.float32))
+    spec = torch.stft(t, ffts[1], hops[1], wins[1], torch.hann_window(wins[1]),
+                      return_complex=True)  # fmt: skip
+    return spec.abs().numpy().astype(np.float64)
+
+
+def level_match_gain(mix: np.ndarray, target: np.ndarray, rate: int) -> float:
+    """The one gain a that best matches a * mix to the target: least squares on the STFT
+    magnitudes (what MR-STFT compares), so a polarity flip or a delay the metric ignores does
+    not pull the gain down as a waveform fit would. 1.0 for a silent mix."""
+    a, b = _magnitudes(mix, rate), _magnitudes(target, rate)
+    energy = float(np.sum(a * a))
+    return float(np.sum(a * b) / energy) if energy > 0 else 1.0
+
+
+def loudness_lufs(x: np.ndarray, rate: int) -> float:
+    """Integrated loudness (ITU-R BS.1770, pyloudnorm), LUFS; -inf for silence."""
+    import pyloudnorm
+
+    return float(pyloudnorm.Meter(rate).integrated_loudness(np.asarray(x, dtype=np.float64)))
