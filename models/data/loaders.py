@@ -92,6 +92,8 @@ class ImportOptions:
     stage: StageConfig = field(default_factory=StageConfig)
     max_seconds: float | None = None
     sample_rate: int = SAMPLE_RATE
+    align: bool = True
+    """MedleyDB: align each RAW track to its stem (False: take the RAW tracks as they are)."""
 
 
 @dataclass
@@ -311,7 +313,7 @@ def load_medleydb(song_dir: str | Path, opts: ImportOptions | None = None) -> Im
                 raise SongError(f"{meta_path}: lists {path.name}, which is not in {raw_dir}")
             label = str(raw.get("instrument") or stem.get("instrument") or "unknown")
             track = read_mono(path, opts.sample_rate)
-            if reference is not None:
+            if reference is not None and opts.align:
                 track, moved = align_to(track, reference, max_lag)
                 alignment.append({"track": f"{label} {stem_id}{raw_id}", "stem": stem_id,
                                   **moved.__dict__})  # fmt: skip

@@ -16,12 +16,12 @@ import numpy as np
 import torch
 
 from bridge.config import SAFETY
-from models.eval.metrics import GAIN_RANGE_DB
+from models.eval.metrics import AURALOSS_EPS, GAIN_RANGE_DB
 
-STATIC_STEPS = 60
-STATIC_FRAMES = 400
+STATIC_STEPS = 40
+STATIC_FRAMES = 200
 """STFT frames per resolution the static oracle is optimised on (evenly spread)."""
-SLEW_STEPS = 300
+SLEW_STEPS = 200
 
 
 def _resolutions(rate: int) -> list[tuple[int, int, int]]:
@@ -50,7 +50,9 @@ def static_oracle(
             keep = torch.linspace(0, sy.shape[-1] - 1, min(STATIC_FRAMES, sy.shape[-1])).long()
             sx = torch.stack([_spectra(x[c : c + 1], fft, hop, win)[0][:, keep]
                               for c in range(c_count)])  # fmt: skip
-            specs.append((sx, sy[0][:, keep].abs().clamp_min(1e-4)))
+            parts = torch.stack([sx.real, sx.imag], dim=1).reshape(c_count, -1)  # (C, 2 F T)
+            my = torch.sqrt((sy[0][:, keep].abs() ** 2).clamp_min(AURALOSS_EPS)).reshape(-1)
+            specs.append((parts, my))
     lo, hi = GAIN_RANGE_DB
     init = np.zeros(c_count) if start_db is None else np.clip(start_db, lo, hi)
     gains_db = torch.tensor(init, dtype=torch.float32, requires_grad=True)
@@ -59,9 +61,9 @@ def static_oracle(
     def loss() -> torch.Tensor:
         g = 10.0 ** (gains_db.clamp(lo, hi) / 20.0)
         total = torch.zeros(())
-        for sx, my in specs:
-            mix = torch.einsum("c,cft->ft", g.to(sx.dtype), sx)
-            mm = torch.sqrt((mix.real**2 + mix.imag**2).clamp_min(1e-8))
+        for parts, my in specs:
+            mix = (g @ parts).reshape(2, -1)
+            mm = torch.sqrt((mix[0] ** 2 + mix[1] ** 2).clamp_min(AURALOSS_EPS))
             sc = torch.linalg.norm(my - mm) / torch.linalg.norm(my)
             total = total + sc + torch.mean(torch.abs(torch.log(my) - torch.log(mm)))
         return total / len(specs)
@@ -70,8 +72,8 @@ def static_oracle(
     for _ in range(STATIC_STEPS):
         opt.zero_grad()
         value = loss()
-        if float(value) < best_loss:
-            best, best_loss = gains_db.detach().clone(), float(value)
+        if value.item() < best_loss:
+            best, best_loss = gains_db.detach().clone(), value.item()
         value.backward()
         opt.step()
     return best.clamp(lo, hi).numpy().astype(np.float64)
@@ -131,8 +133,8 @@ def slew_oracle(
     for _ in range(SLEW_STEPS):
         opt.zero_grad()
         value = loss()
-        if float(value) < best_loss:
-            best, best_loss = path().detach().clone(), float(value)
+        if value.item() < best_loss:
+            best, best_loss = path().detach().clone(), value.item()
         value.backward()
         opt.step()
     return best.numpy()

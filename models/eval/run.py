@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,10 @@ class SongTruth:
     balance: BalanceTruth | None = None
     levels: TargetLevels | None = None
     target_lufs: float = float("nan")
+    spectra: m.TargetSpectra = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.spectra = m.TargetSpectra(self.target, self.sample_rate)
 
 
 def find_songs(data: Path, split: str) -> list[Path]:
@@ -130,11 +134,10 @@ def score(truth: SongTruth, predicted: np.ndarray) -> tuple[dict[str, Any], np.n
     curve = m.gain_curve(predicted, truth.hop, n)
     mix = m.mix_with(truth.channels, curve)
     per_s, step = m.smoothness(predicted, truth.hop / rate)
-    match = m.level_match_gain(mix, truth.target, rate)
+    spectral = truth.spectra.scores(mix, FLOOR_DBFS)
+    match = spectral.pop("match_gain")
     row: dict[str, Any] = {
-        "mrstft_matched": m.mrstft_distance(match * mix, truth.target),
-        "mrstft": m.mrstft_distance(mix, truth.target),
-        "mrstft_floor": m.mrstft_distance(mix, truth.target, FLOOR_DBFS),
+        **spectral,
         "match_gain_db": round(20 * float(np.log10(max(match, 1e-10))), 2),
         "lufs_diff": _finite(m.loudness_lufs(mix, rate) - truth.target_lufs),
         "change_db_per_s": per_s,
@@ -221,8 +224,7 @@ def evaluate(
                 _write_wav(out / "mixes" / truth.name / f"{name}.wav", mix, truth.sample_rate)
         if raw_matched is None:
             raw = m.mix_with(truth.channels, np.ones_like(truth.channels, dtype=np.float64))
-            match = m.level_match_gain(raw, truth.target, truth.sample_rate)
-            raw_matched = m.mrstft_distance(match * raw, truth.target)
+            raw_matched = truth.spectra.scores(raw, FLOOR_DBFS)["mrstft_matched"]
         flag = sanity_flag(song_rows, raw_matched)
         for row in song_rows:
             row["flag"] = flag
