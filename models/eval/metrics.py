@@ -83,13 +83,27 @@ class TargetSpectra:
         self.windows = mrstft_sizes(rate)[2]
         self.powers = _powers(target, rate)
 
+        self._target: dict[float | None, list[tuple[torch.Tensor, torch.Tensor, float]]] = {}
+
+    def _target_terms(
+        self, floor_dbfs: float | None
+    ) -> list[tuple[torch.Tensor, torch.Tensor, float]]:
+        """Per resolution: the target's floored magnitudes, their log and norm (cached)."""
+        if floor_dbfs not in self._target:
+            terms = []
+            for py, win in zip(self.powers, self.windows, strict=True):
+                ym = torch.sqrt(py.clamp_min(_floor_eps(floor_dbfs, win)))
+                terms.append((ym, torch.log(ym), float(torch.linalg.norm(ym))))
+            self._target[floor_dbfs] = terms
+        return self._target[floor_dbfs]
+
     def _loss(self, mix: list[torch.Tensor], floor_dbfs: float | None) -> float:
         total = 0.0
-        for px, py, win in zip(mix, self.powers, self.windows, strict=True):
-            eps = _floor_eps(floor_dbfs, win)
-            xm, ym = torch.sqrt(px.clamp_min(eps)), torch.sqrt(py.clamp_min(eps))
-            sc = torch.linalg.norm(ym - xm) / torch.linalg.norm(ym)
-            total += float(sc + torch.mean(torch.abs(torch.log(xm) - torch.log(ym))))
+        terms = self._target_terms(floor_dbfs)
+        for px, (ym, log_ym, norm), win in zip(mix, terms, self.windows, strict=True):
+            xm = torch.sqrt(px.clamp_min(_floor_eps(floor_dbfs, win)))
+            sc = float(torch.linalg.norm(ym - xm)) / norm
+            total += sc + float(torch.mean(torch.abs(torch.log(xm) - log_ym)))
         return total / len(mix)
 
     def match_gain(self, mix: list[torch.Tensor]) -> float:

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import soundfile as sf
+import torch
 
 from models.data.store import SongData
 from models.eval import metrics as m
@@ -19,6 +20,7 @@ from models.eval.balance import BalanceTruth, TargetLevels, balance_errors, targ
 from models.eval.oracles import slew_oracle, static_oracle
 from models.eval.report import plot_gains, report_markdown, summarise
 from models.eval.systems import make_system, stream_gains
+from models.gainsource import GainSource
 from models.train.losses import FLOOR_DBFS
 
 ORACLES = ("oracle", "static-oracle", "slew-oracle")
@@ -169,6 +171,73 @@ def sanity_flag(rows: list[dict[str, Any]], raw_matched: float) -> str | None:
     return f"{NOT_A_GAIN_MIX}: {', '.join(worse)} worse than RAW"
 
 
+def _make_sources(systems: list[str]) -> dict[str, GainSource]:
+    sources = {}
+    for name in systems:
+        if name in ORACLES:
+            continue
+        try:
+            sources[name] = make_system(name, None)
+        except (ValueError, FileNotFoundError) as exc:
+            raise EvalError(f"system {name}: {exc}") from exc
+    return sources
+
+
+def eval_song(
+    folder: Path, systems: list[str], sources: dict[str, GainSource], out: Path, example: bool
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Every system on one song: its rows (flagged when an oracle is worse than RAW) and the
+    flag; with example=True also its mixes (WAV) and gain plot."""
+    truth = read_truth(folder)
+    trajectories: dict[str, np.ndarray] = {}
+    rows: list[dict[str, Any]] = []
+    raw_matched: float | None = None
+    for name in systems:
+        if name in ORACLES:
+            gains = oracle_gains(truth, name)
+            source = None if gains is None else make_system("oracle", gains)
+        else:
+            source = sources[name]
+        if source is None:
+            continue
+        predicted = stream_gains(source, truth.channels, truth.hop, truth.sample_rate)
+        row, mix = score(truth, predicted)
+        rows.append({"song": truth.name, "system": name, **row})
+        if name == "raw":
+            raw_matched = row["mrstft_matched"]
+        trajectories[name] = m.applied_db(predicted)
+        if example:
+            _write_wav(out / "mixes" / truth.name / f"{name}.wav", mix, truth.sample_rate)
+    if raw_matched is None:
+        raw = truth.channels.astype(np.float64).sum(axis=0)
+        raw_matched = truth.spectra.scores(raw, FLOOR_DBFS)["mrstft_matched"]
+    flag = sanity_flag(rows, raw_matched)
+    for row in rows:
+        row["flag"] = flag
+    if example:
+        _write_wav(out / "mixes" / truth.name / "target.wav", truth.target, truth.sample_rate)
+        plot_gains(truth.name, truth.names, trajectories, truth.hop / truth.sample_rate,
+                   out / "plots" / f"{truth.name}.png")  # fmt: skip
+    return rows, flag
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _worker_init(systems: list[str]) -> None:
+    from bridge.config import TORCH_THREADS
+
+    torch.set_num_threads(TORCH_THREADS)
+    _WORKER["sources"] = _make_sources(systems)
+
+
+def _worker_song(
+    job: tuple[Path, list[str], Path, bool],
+) -> tuple[list[dict[str, Any]], str | None]:
+    folder, systems, out, example = job
+    return eval_song(folder, systems, _WORKER["sources"], out, example)
+
+
 def evaluate(
     data: Path,
     systems: list[str],
@@ -176,8 +245,10 @@ def evaluate(
     split: str = "test",
     examples: int = 2,
     max_songs: int = 0,
+    workers: int = 1,
 ) -> dict[str, Any]:
-    """Evaluates `systems` on the songs of DIR/split; returns {"summary", "rows", "markdown"}."""
+    """Evaluates `systems` on the songs of DIR/split, in `workers` processes (one torch thread
+    each when more than one); returns {"summary", "rows", "flagged", "markdown", ...}."""
     unknown = [s for s in systems if s not in KNOWN_SYSTEMS]
     from models.gainsource import GAIN_SOURCES
 
@@ -188,67 +259,45 @@ def evaluate(
     folders = find_songs(data, split)[: max_songs or None]
     if not folders:
         raise EvalError(f"{data}: no song folders (song.json + channels/, or MedleyDB) found")
-    sources = {}
-    for name in systems:
-        if name in ORACLES:
-            continue
-        try:
-            sources[name] = make_system(name, None)
-        except (ValueError, FileNotFoundError) as exc:
-            raise EvalError(f"system {name}: {exc}") from exc
+    sources = _make_sources(systems)  # checks every system before any song is read
     out.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []
     flags: dict[str, str] = {}
     t0 = time.perf_counter()
-    for i, folder in enumerate(folders):
-        truth = read_truth(folder)
-        hop_s = truth.hop / truth.sample_rate
-        trajectories: dict[str, np.ndarray] = {}
-        song_rows: list[dict[str, Any]] = []
-        raw_matched: float | None = None
-        for name in systems:
-            if name in ORACLES:
-                gains = oracle_gains(truth, name)
-                source = None if gains is None else make_system("oracle", gains)
-            else:
-                source = sources[name]
-            if source is None:
-                continue
-            predicted = stream_gains(source, truth.channels, truth.hop, truth.sample_rate)
-            row, mix = score(truth, predicted)
-            song_rows.append({"song": truth.name, "system": name, **row})
-            if name == "raw":
-                raw_matched = row["mrstft_matched"]
-            trajectories[name] = m.applied_db(predicted)
-            if i < examples:
-                _write_wav(out / "mixes" / truth.name / f"{name}.wav", mix, truth.sample_rate)
-        if raw_matched is None:
-            raw = m.mix_with(truth.channels, np.ones_like(truth.channels, dtype=np.float64))
-            raw_matched = truth.spectra.scores(raw, FLOOR_DBFS)["mrstft_matched"]
-        flag = sanity_flag(song_rows, raw_matched)
-        for row in song_rows:
-            row["flag"] = flag
+    jobs = [(folder, systems, out, i < examples) for i, folder in enumerate(folders)]
+
+    def done(i: int, song_rows: list[dict[str, Any]], flag: str | None) -> None:
+        name = jobs[i][0].name
         if flag:
-            flags[truth.name] = flag
-            print(f"eval: {truth.name} FLAGGED, {flag}: left out of the averages",
+            flags[name] = flag
+            print(f"eval: {name} FLAGGED, {flag}: left out of the averages",
                   file=sys.stderr, flush=True)  # fmt: skip
         rows.extend(song_rows)
-        if i < examples:
-            _write_wav(out / "mixes" / truth.name / "target.wav", truth.target, truth.sample_rate)
-            plot_gains(truth.name, truth.names, trajectories, hop_s,
-                       out / "plots" / f"{truth.name}.png")  # fmt: skip
-        print(f"eval {i + 1}/{len(folders)} {truth.name} ({time.perf_counter() - t0:.0f} s)",
-              file=sys.stderr, flush=True)  # fmt: skip
+        print(f"eval {i + 1}/{len(folders)} {name} "
+              f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)  # fmt: skip
+
+    if workers <= 1 or len(folders) == 1:
+        for i, job in enumerate(jobs):
+            done(i, *eval_song(job[0], systems, sources, out, job[3]))
+    else:
+        import multiprocessing as mp
+
+        ctx = mp.get_context("spawn")
+        with ctx.Pool(min(workers, len(folders)), _worker_init, (systems,)) as pool:
+            for i, result in enumerate(pool.imap(_worker_song, jobs)):
+                done(i, *result)
+    rows.sort(key=lambda r: (r["song"], systems.index(r["system"])))
     summary = summarise(rows, systems)
     songs = sorted({r["song"] for r in rows})
+    seconds = round(time.perf_counter() - t0, 1)
     text = (
         f"# Evaluation on {data} ({split}: {len(songs)} songs, "
-        f"{len(songs) - len(flags)} averaged)\n\n" + report_markdown(summary, flags)
+        f"{len(songs) - len(flags)} averaged; {seconds:g} s with {max(workers, 1)} "
+        f"worker(s))\n\n" + report_markdown(summary, flags)
     )
     (out / "results.md").write_text(text)
     result = {"data": str(data), "split": split, "songs": songs, "systems": systems,
-              "flagged": flags, "summary": summary, "rows": rows,
-              "seconds": round(time.perf_counter() - t0, 1)}  # fmt: skip
+              "flagged": flags, "summary": summary, "rows": rows, "seconds": seconds}  # fmt: skip
     (out / "results.json").write_text(json.dumps(result, indent=1) + "\n")
     return {**result, "markdown": text}
 
