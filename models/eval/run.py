@@ -171,8 +171,8 @@ def sanity_flag(rows: list[dict[str, Any]], raw_matched: float) -> str | None:
     return f"{NOT_A_GAIN_MIX}: {', '.join(worse)} worse than RAW"
 
 
-def _make_sources(systems: list[str]) -> dict[str, GainSource]:
-    sources = {}
+def _make_sources(systems: list[str]) -> dict[str, GainSource | None]:
+    sources: dict[str, GainSource | None] = {}
     for name in systems:
         if name in ORACLES:
             continue
@@ -184,7 +184,11 @@ def _make_sources(systems: list[str]) -> dict[str, GainSource]:
 
 
 def eval_song(
-    folder: Path, systems: list[str], sources: dict[str, GainSource], out: Path, example: bool
+    folder: Path,
+    systems: list[str],
+    sources: dict[str, GainSource | None],
+    out: Path,
+    example: bool,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """Every system on one song: its rows (flagged when an oracle is worse than RAW) and the
     flag; with example=True also its mixes (WAV) and gain plot."""
@@ -284,8 +288,8 @@ def evaluate(
 
         ctx = mp.get_context("spawn")
         with ctx.Pool(min(workers, len(folders)), _worker_init, (systems,)) as pool:
-            for i, result in enumerate(pool.imap(_worker_song, jobs)):
-                done(i, *result)
+            for i, outcome in enumerate(pool.imap(_worker_song, jobs)):
+                done(i, *outcome)
     rows.sort(key=lambda r: (r["song"], systems.index(r["system"])))
     summary = summarise(rows, systems)
     songs = sorted({r["song"] for r in rows})
