@@ -186,6 +186,7 @@ def song_from_tracks(
     opts: ImportOptions,
     extra: Mapping[str, object],
     stems: list[np.ndarray] | None = None,
+    as_recorded: bool = False,
 ) -> SongData:
     """Tracks (each (n,)) and a reference mix -> SongData, with simulated bleed or without
     (the same soundcheck gain staging either way); `stems` (each (n,)), when given, are kept
@@ -210,7 +211,8 @@ def song_from_tracks(
         )  # fmt: skip
         data.song.meta.extra.update(extra)
     else:
-        data = _unbled_song(sources, scaled, names, instruments, roles, opts, extra)
+        recorded = pcm16(audio[:k]) if as_recorded else None
+        data = _unbled_song(sources, scaled, names, instruments, roles, opts, extra, recorded)
     assert data.song.target_mix is not None
     scale = float(np.dot(data.song.target_mix, mix) / max(float(np.dot(mix, mix)), 1e-30))
     out = ImportedSong(**{f: getattr(data, f) for f in SongData.__dataclass_fields__})
@@ -230,28 +232,40 @@ def _unbled_song(
     roles: list[str],
     opts: ImportOptions,
     extra: Mapping[str, object],
+    recorded: np.ndarray | None = None,
 ) -> SongData:
+    """Clean tracks staged as at soundcheck (all-DI stage); `recorded`: channels with their
+    real bleed, used as they are (a folder import: no known sources, nothing staged)."""
     from models.data.oracle import oracle_gains, oracle_report
 
-    channels, plan = _staged(sources, opts.seed, opts.stage)
+    if recorded is not None:
+        channels, plan = recorded, None
+    else:
+        channels, plan = _staged(sources, opts.seed, opts.stage)
     raw_dbfs = float(20 * np.log10(np.sqrt(np.mean(channels.sum(axis=0, dtype=np.float64) ** 2))))
     mix = pcm16(mix * 10 ** (level_shift_db(mix, raw_dbfs) / 20))
     hop = round(HOP_SECONDS * opts.sample_rate)
     oracle = oracle_gains(channels, mix, hop)
     n = len(names)
-    bleed = [[0.0 if m == s else NO_BLEED_DB for s in range(n)] for m in range(n)]
-    meta = SongMeta(
-        sample_rate=opts.sample_rate,
-        channels=[ChannelInfo(n, i, r) for n, i, r in zip(names, instruments, roles, strict=True)],
-        seed=opts.seed,
-        bleed_matrix_db=bleed,
-        extra={
-            "format": "ailive-data/1",
-            "hop_samples": hop,
+    staged: dict[str, object] = {}
+    if plan is not None:
+        staged = {
             "di_channels": list(names),
             "stage": {**plan.to_json(), "bleed": "none (--no-bleed): soundcheck staging only"},
             "target_rules": {"kind": ESTIMATED},
             "target_gains_of": "sources",
+        }
+    meta = SongMeta(
+        sample_rate=opts.sample_rate,
+        channels=[ChannelInfo(n, i, r) for n, i, r in zip(names, instruments, roles, strict=True)],
+        seed=opts.seed if plan is not None else None,
+        bleed_matrix_db=None
+        if plan is None
+        else [[0.0 if m == s else NO_BLEED_DB for s in range(n)] for m in range(n)],
+        extra={
+            "format": "ailive-data/1",
+            "hop_samples": hop,
+            **staged,
             "oracle": {
                 "static_gains_db": [round(float(v), 2) for v in oracle.static_db],
                 "snr_db": oracle_report(channels, mix, oracle, hop),
@@ -260,6 +274,8 @@ def _unbled_song(
         },
     )
     song = Song(meta=meta, audio=channels, target_mix=mix)
+    if plan is None:
+        return SongData(song, oracle_gains_db=oracle.frame_db, oracle_static_db=oracle.static_db)
     target_gains = oracle_gains(sources, mix, hop).frame_db
     return SongData(song, sources, target_gains, oracle.frame_db, oracle.static_db,
                     np.zeros((0, 0, 1), np.float16))  # fmt: skip
@@ -439,9 +455,8 @@ def load_folder(
     names = [re.sub(r"^\d+[_\-\s]*", "", p.stem) or p.stem for p in channel_paths]
     extra = {"title": folder.name, "generator": "models.data.loaders.load_folder",
              "files": [p.name for p in channel_paths], "mix_file": mix_path.name}  # fmt: skip
-    return song_from_tracks(
-        tracks, names, names, read_mono(mix_path, opts.sample_rate), opts, extra
-    )
+    mix_audio = read_mono(mix_path, opts.sample_rate)
+    return song_from_tracks(tracks, names, names, mix_audio, opts, extra, as_recorded=True)
 
 
 def load_any(folder: str | Path) -> SongData:
