@@ -116,13 +116,34 @@ def repitch(x: np.ndarray, cents: float) -> np.ndarray:
     return np.interp(pos, np.arange(len(x)), x).astype(np.float32)
 
 
-class KitPlayer:
-    """Plays pretty_midi drum parts on a Hydrogen kit, with a GM-note-to-instrument table."""
+def sample_kit(
+    layers: Mapping[int, Sequence[tuple[str, float, float]]],
+) -> dict[int, KitInstrument]:
+    """A kit from loose samples: per GM note, (file, low, high velocity 0..1) layers."""
+    return {
+        note: KitInstrument(str(note), 1.0, tuple(Layer(f, lo, hi, 1.0) for f, lo, hi in ls))
+        for note, ls in layers.items()
+    }
 
-    def __init__(self, folder: Path, note_map: Mapping[int, str], sample_rate: int = SAMPLE_RATE):
+
+class KitPlayer:
+    """Plays pretty_midi drum parts on a Hydrogen kit (a GM-note-to-instrument table) or on
+    a kit of loose samples (`instruments`)."""
+
+    def __init__(
+        self,
+        folder: Path,
+        note_map: Mapping[int, str] | None = None,
+        sample_rate: int = SAMPLE_RATE,
+        instruments: Mapping[int, KitInstrument] | None = None,
+    ) -> None:
         self.folder = folder
         self.sample_rate = sample_rate
+        if instruments is not None:
+            self.notes = dict(instruments)
+            return
         kit = read_kit(folder)
+        note_map = note_map or {}
         missing = [n for n in note_map.values() if n not in kit]
         if missing:
             raise ValueError(f"drum kit {folder.name} has no instrument {missing[0]!r}")

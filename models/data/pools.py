@@ -8,7 +8,7 @@ drums stay together. models/data/README.md ("Sound pools") has the table and the
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +22,9 @@ HYDROGEN_DIRS = (
 )
 ELECTRONIC_STYLES = ("pop", "funk", "reggae")
 """Styles whose songs may draw an electronic kit (drum machines)."""
+SAMPLE_DIRS = (Path("/usr/share"), Path("/usr/local/share"))
+SAMPLED_PART_PROBABILITY = 0.5
+"""With a sample set in the pool: the share of the parts it covers that it plays."""
 SETUP_HINT = "scripts/setup.sh data"
 
 
@@ -38,22 +41,29 @@ class SoundSource:
     """Unique name, recorded per part in song.json (`sources[].source`)."""
     kind: str
     """soundfont: GM melodic programs (+ its bank-128 GM kits); sf2-kit: one drum kit preset
-    (bank 0, program 0, GM note map); hydrogen-kit: a Hydrogen kit folder."""
+    (bank 0, program 0, GM note map); hydrogen-kit: a Hydrogen kit folder; sample-kit: loose
+    drum samples (`layers`); sample-set: single recorded notes per instrument class
+    (`samples`), played by models/data/sampler.py."""
     file: str
-    """File name (soundfonts) or folder name (Hydrogen kits)."""
+    """File name (soundfonts) or folder name (kits, sample folders under /usr/share)."""
     package: str
     licence: str
     note_map: Mapping[int, str] = field(default_factory=dict)
     """hydrogen-kit: the kit instrument that plays each GM drum note."""
     electronic: bool = False
     """A drum machine: drawn only for ELECTRONIC_STYLES."""
+    layers: Mapping[int, tuple[tuple[str, float, float], ...]] = field(default_factory=dict)
+    """sample-kit: per GM drum note, (file, low, high velocity 0..1) layers."""
+    samples: Mapping[str, tuple[tuple[str, float], ...]] = field(default_factory=dict)
+    """sample-set: per instrument class (band.INSTRUMENTS), (file, root MIDI pitch) notes."""
 
     @property
     def is_drum_kit(self) -> bool:
-        return self.kind in ("sf2-kit", "hydrogen-kit")
+        return self.kind in ("sf2-kit", "hydrogen-kit", "sample-kit")
 
     def locate(self) -> Path | None:
-        dirs = HYDROGEN_DIRS if self.kind == "hydrogen-kit" else SOUNDFONT_DIRS
+        dirs = {"hydrogen-kit": HYDROGEN_DIRS, "sample-kit": SAMPLE_DIRS,
+                "sample-set": SAMPLE_DIRS}.get(self.kind, SOUNDFONT_DIRS)  # fmt: skip
         for d in dirs:
             if (d / self.file).exists():
                 return d / self.file
@@ -112,8 +122,51 @@ TRAIN_POOL: tuple[SoundSource, ...] = (
 )  # fmt: skip
 """FluidR3 and MuseScore_General (a derivative of FluidR3 Mono) stay together here."""
 
+SONIC_PI_KIT = SoundSource(
+    "samples:sonic-pi-drums",
+    "sample-kit",
+    "sonic-pi/samples",
+    "sonic-pi-samples",
+    "CC0 (menegass, freesound.org; Sonic Pi samples)",
+    layers={
+        36: (("drum_bass_soft.flac", 0.0, 0.6), ("drum_bass_hard.flac", 0.6, 1.0)),
+        37: (("drum_snare_soft.flac", 0.0, 1.0),),
+        38: (("drum_snare_soft.flac", 0.0, 0.6), ("drum_snare_hard.flac", 0.6, 1.0)),
+        42: (("drum_cymbal_closed.flac", 0.0, 1.0),),
+        44: (("drum_cymbal_pedal.flac", 0.0, 1.0),),
+        46: (("drum_cymbal_open.flac", 0.0, 1.0),),
+        49: (("drum_cymbal_soft.flac", 0.0, 0.7), ("drum_cymbal_hard.flac", 0.7, 1.0)),
+        51: (("drum_cymbal_soft.flac", 0.0, 1.0),),
+    },
+)
+_I = "instruments/"
+LMMS_SAMPLES = SoundSource(
+    "samples:lmms-instruments", "sample-set", "lmms/samples", "lmms-common",
+    "GPL-2.0+ (LMMS developers)",
+    samples={
+        "piano": ((_I + "piano02.ogg", 48.01), (_I + "piano01.ogg", 60.01)),
+        "organ": ((_I + "church_organ04.ogg", 44.96), (_I + "church_organ03.ogg", 56.98),
+                  (_I + "e_organ01.ogg", 59.9), (_I + "church_organ02.ogg", 69.02),
+                  (_I + "church_organ01.ogg", 81.02)),
+        "acoustic guitar": ((_I + "steel_guitar01.ogg", 54.89),),
+        "electric guitar": ((_I + "steel_guitar_slight_distorted01.ogg", 54.89),),
+        "distorted guitar": ((_I + "steel_guitar_heavy_distorted01.ogg", 54.89),
+                             (_I + "steel_guitar_medium_distorted01.ogg", 54.89)),
+        "electric bass": ((_I + "bassslap02.ogg", 36.0),),
+        "strings": (("stringsnpads/strings01.ogg", 60.0),),
+        "synth pad": (("stringsnpads/juno_pad01.ogg", 72.1),),
+        "trumpet": ((_I + "trumpet01.ogg", 68.94),),
+        "flute": ((_I + "flute01.ogg", 80.95),),
+        "violin": ((_I + "violin_fingered01.ogg", 78.86),),
+        "voice": (("stringsnpads/chorus02.ogg", 56.98), ("stringsnpads/chorus01.ogg", 71.92)),
+    },
+)  # fmt: skip
+"""Roots measured from each sample's harmonic spectrum (steady over the sample)."""
+
 HELDOUT_POOL: tuple[SoundSource, ...] = (
     TIMGM,
+    LMMS_SAMPLES,
+    SONIC_PI_KIT,
     AVL_RED_ZEPPELIN,
     _h2("ForzeeStereo", "hydrogen-drumkits", "GPL-2.0 (V. Sadovnikov, A. Belokurov)", _gm_map(
         'Kick (Tama Superstar 22")', "Rim Click (Pearl Free Floating Maple 14x3.5)",
@@ -134,6 +187,21 @@ HELDOUT_POOL: tuple[SoundSource, ...] = (
 )  # fmt: skip
 
 POOLS: dict[str, tuple[SoundSource, ...]] = {"train": TRAIN_POOL, "heldout": HELDOUT_POOL}
+
+
+def member_files(member: SoundSource, path: Path) -> list[Path]:
+    """Every file a located member can play (soundfont, mapped kit layers, listed samples)."""
+    if member.kind in ("soundfont", "sf2-kit"):
+        return [path]
+    if member.kind == "sample-kit":
+        return sorted({path / f for ls in member.layers.values() for f, _, _ in ls})
+    if member.kind == "sample-set":
+        return sorted({path / f for ns in member.samples.values() for f, _ in ns})
+    from models.data.kits import read_kit
+
+    kit = read_kit(path)
+    return sorted({path / ly.file for name in member.note_map.values()
+                   for ly in kit[name].layers})  # fmt: skip
 
 
 def pool_sources(pool: str, only: tuple[str, ...] | None = None) -> tuple[SoundSource, ...]:
@@ -165,19 +233,34 @@ def check_pool(members: tuple[SoundSource, ...], pool: str = "") -> dict[str, Pa
 
 @dataclass(frozen=True)
 class SoundChoice:
-    """What one song plays: the melodic soundfont, and the drum kit (None: the soundfont's)."""
+    """What one song plays: the melodic soundfont, the drum kit (None: the soundfont's), and
+    the parts a sample set plays instead of the soundfont."""
 
     melodic: SoundSource
     drums: SoundSource | None
+    sampled: Mapping[str, SoundSource] = field(default_factory=dict)
+    """Part name -> the sample set that plays it."""
 
 
 def draw_sounds(
-    members: tuple[SoundSource, ...], style: str, rng: np.random.Generator
+    members: tuple[SoundSource, ...],
+    style: str,
+    rng: np.random.Generator,
+    parts: Sequence[tuple[str, str, int]] = (),
 ) -> SoundChoice:
-    """Per song: one melodic soundfont, and one kit among the kits and the soundfonts' GM kits."""
+    """Per song: one melodic soundfont, one kit among the kits and the soundfonts' GM kits,
+    and which parts (name, instrument class, MIDI instruments) a sample set plays: each part
+    of a class it has, with SAMPLED_PART_PROBABILITY, if the part is one instrument."""
     fonts = [m for m in members if m.kind == "soundfont"]
     melodic = fonts[int(rng.integers(len(fonts)))]
     kits: list[SoundSource | None] = [None]
     kits += [m for m in members if m.is_drum_kit and (not m.electronic or style in
                                                       ELECTRONIC_STYLES)]  # fmt: skip
-    return SoundChoice(melodic, kits[int(rng.integers(len(kits)))])
+    drums = kits[int(rng.integers(len(kits)))]
+    sampled: dict[str, SoundSource] = {}
+    sets = [m for m in members if m.kind == "sample-set"]
+    for name, instrument, n_midi in parts:
+        covering = [m for m in sets if instrument in m.samples]
+        if covering and n_midi == 1 and rng.random() < SAMPLED_PART_PROBABILITY:
+            sampled[name] = covering[int(rng.integers(len(covering)))]
+    return SoundChoice(melodic, drums, sampled)

@@ -10,9 +10,10 @@ import numpy as np
 
 from models.data import augment
 from models.data.augment import Augment
-from models.data.kits import KitPlayer
+from models.data.kits import KitPlayer, sample_kit
 from models.data.pools import SoundChoice, SoundSource, check_pool, draw_sounds, pool_sources
 from models.data.render import SAMPLE_RATE, renderer
+from models.data.sampler import render_sampled
 
 
 @dataclass
@@ -40,7 +41,10 @@ def render_from_pool(
 
     members = pool_sources(pool, only)
     paths = check_pool(members, pool)
-    choice: SoundChoice = draw_sounds(members, arr.style, np.random.default_rng([seed, 50]))
+    choice: SoundChoice = draw_sounds(
+        members, arr.style, np.random.default_rng([seed, 50]),
+        [(p.name, p.instrument, len(p.midi)) for p in arr.parts if not p.is_drum],
+    )  # fmt: skip
     roles = [p.role for p in arr.parts]
     augs = (augment.draw_augments(roles, np.random.default_rng([seed, 60])) if augmentations
             else [Augment() for _ in roles])  # fmt: skip
@@ -48,10 +52,11 @@ def render_from_pool(
     melodic_path = paths[choice.melodic.key]
     kit = choice.drums
     drums = [p for p in arr.parts if p.is_drum]
+    kit_played = kit is not None and kit.kind in ("hydrogen-kit", "sample-kit")
     fluid_parts = {
         p.name: p.midi
         for p in arr.parts
-        if not (p.is_drum and kit is not None and kit.kind == "hydrogen-kit")
+        if not (p.is_drum and kit_played) and p.name not in choice.sampled
     }
     detune = {name: aug_of[name].detune_cents for name in fluid_parts}
     if kit is not None and kit.kind == "sf2-kit":
@@ -59,8 +64,17 @@ def render_from_pool(
         audio = rend.render_many(fluid_parts, n_samples, (1, 0, 0), detune)
     else:
         audio = renderer(melodic_path).render_many(fluid_parts, n_samples, None, detune)
-    if kit is not None and kit.kind == "hydrogen-kit":
-        player = KitPlayer(paths[kit.key], kit.note_map)
+    for p in arr.parts:
+        if p.name in choice.sampled:
+            sset = choice.sampled[p.name]
+            x = render_sampled(p.midi, sset.samples[p.instrument], paths[sset.key], n_samples,
+                               SAMPLE_RATE, aug_of[p.name].detune_cents)  # fmt: skip
+            if not np.any(np.abs(x) > 1e-4):
+                raise RuntimeError(f"{p.name} rendered silent from {sset.key}")
+            audio[p.name] = x
+    if kit is not None and kit_played:
+        player = (KitPlayer(paths[kit.key], kit.note_map) if kit.kind == "hydrogen-kit" else
+                  KitPlayer(paths[kit.key], instruments=sample_kit(kit.layers)))  # fmt: skip
         for p in drums:
             x = player.render(p.midi, n_samples, aug_of[p.name].detune_cents)
             if not np.any(np.abs(x) > 1e-4):
@@ -70,11 +84,16 @@ def render_from_pool(
     for p in arr.parts:
         if p.is_drum:
             src = kit or choice.melodic
+            kind = {"hydrogen-kit": "Hydrogen kit", "sf2-kit": "SF2 kit"}
             program = (
                 f"GM drum kit {p.program}"
                 if kit is None
-                else f"{'Hydrogen kit' if kit.kind == 'hydrogen-kit' else 'SF2 kit'} {kit.file}"
+                else f"{kind.get(kit.kind, 'sample kit')} {kit.file}"
             )
+        elif p.name in choice.sampled:
+            src = choice.sampled[p.name]
+            files = ", ".join(f for f, _ in src.samples[p.instrument])
+            program = f"sampled {p.instrument}: {files}"
         else:
             src = choice.melodic
             program = f"GM {p.program} {pm.program_to_instrument_name(p.program)}"

@@ -10,6 +10,7 @@ from models.data.targets import (
     ROLE_LEVELS_DB,
     SECOND_ENGINEER,
     SECOND_LEVELS_DB,
+    Engineer,
     draw_rules,
     target_gains_db,
 )
@@ -18,9 +19,9 @@ RATE = 48_000
 ROLES = ["kick", "snare", "drums", "bass", "rhythm", "keys", "lead"]
 
 
-def _median_levels(engineer: object) -> np.ndarray:
+def _median_levels(engineer: Engineer) -> np.ndarray:
     draws = [
-        draw_rules(ROLES, {}, np.random.default_rng([s, 30]), engineer).levels_db  # type: ignore[arg-type]
+        draw_rules(ROLES, {}, np.random.default_rng([s, 30]), engineer).levels_db
         for s in range(400)
     ]
     return np.median(np.asarray(draws), axis=0)

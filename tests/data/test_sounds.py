@@ -1,7 +1,8 @@
 """Real recorded sounds: Hydrogen kits, the sound pools, the augmentations, the second engineer.
 
 Rendering uses the small packages of `scripts/setup.sh dev`: hydrogen-data (GMRockKit),
-avldrums.lv2-soundfont (the AVL kits), timgm6mb-soundfont and fluid-soundfont-gm.
+avldrums.lv2-soundfont (the AVL kits), lmms-common and sonic-pi-samples (sample sets),
+timgm6mb-soundfont and fluid-soundfont-gm.
 """
 
 from __future__ import annotations
@@ -15,18 +16,24 @@ from models.data import augment
 from models.data.acoustics import active_rms
 from models.data.pools import (
     HELDOUT_POOL,
+    LMMS_SAMPLES,
     POOLS,
+    SONIC_PI_KIT,
     TRAIN_POOL,
     SoundSource,
     check_pool,
     draw_sounds,
+    member_files,
     pool_sources,
 )
 from tests.data.conftest import RATE, can_render
 
 GM_ROCK = next(m for m in TRAIN_POOL if m.key == "hydrogen:GMRockKit")
 SMALL_TRAIN = ("sf:FluidR3_GM", "hydrogen:GMRockKit", "sf2kit:Black_Pearl_4_LV2")
-SMALL_HELDOUT = ("sf:TimGM6mb", "sf2kit:Red_Zeppelin_4_LV2")
+SMALL_HELDOUT = (
+    "sf:TimGM6mb", "sf2kit:Red_Zeppelin_4_LV2", "samples:lmms-instruments",
+    "samples:sonic-pi-drums",
+)  # fmt: skip
 
 
 def _installed(keys: tuple[str, ...], pool: str) -> bool:
@@ -97,14 +104,66 @@ def test_the_pools_share_no_sound_source() -> None:
             assert set(m.note_map) == {36, 37, 38, 42, 44, 46, 49, 51}, m.key
 
 
-def test_every_pool_member_plays_with_its_note_map() -> None:
+def test_every_installed_member_has_its_files_and_no_file_is_in_both_pools() -> None:
+    import hashlib
+
     from models.data.kits import KitPlayer
 
-    for m in (*TRAIN_POOL, *HELDOUT_POOL):
-        path = m.locate()
-        if m.kind == "hydrogen-kit" and path is not None:
-            player = KitPlayer(path, m.note_map)  # raises on a name the kit lacks
-            assert all(inst.layers for inst in player.notes.values())
+    digests: dict[str, set[str]] = {}
+    for pool, members in POOLS.items():
+        digests[pool] = set()
+        for m in members:
+            path = m.locate()
+            if path is None:
+                continue
+            if m.kind == "hydrogen-kit":
+                player = KitPlayer(path, m.note_map)  # raises on a name the kit lacks
+                assert all(inst.layers for inst in player.notes.values())
+            for f in member_files(m, path):
+                assert f.is_file(), f
+                digests[pool].add(hashlib.sha1(f.read_bytes()).hexdigest())
+    assert not digests["train"] & digests["heldout"], "a recording is in both pools"
+
+
+@pytest.mark.skipif(LMMS_SAMPLES.locate() is None, reason="needs lmms-common")
+def test_the_sampler_plays_recorded_notes_at_their_pitch() -> None:
+    import pretty_midi as pm
+
+    from models.data.sampler import render_sampled
+
+    folder = LMMS_SAMPLES.locate()
+    assert folder is not None
+    notes = LMMS_SAMPLES.samples["organ"]
+    inst = pm.Instrument(program=19)
+    inst.notes.append(pm.Note(100, 64, 0.1, 1.6))  # E4: from the A3 or C4 sample
+    inst.notes.append(pm.Note(40, 64, 2.0, 3.5))
+    x = render_sampled([inst], notes, folder, 4 * RATE, RATE)
+    assert np.abs(x[: int(0.1 * RATE) - 1]).max() == 0.0
+    assert np.abs(x[int(1.8 * RATE) : int(1.95 * RATE)]).max() < 1e-6, "released at note end"
+    loud, soft = x[int(0.3 * RATE) : int(1.4 * RATE)], x[int(2.2 * RATE) : int(3.3 * RATE)]
+    assert active_rms(loud) > 3 * active_rms(soft) > 0
+    spec = np.abs(np.fft.rfft(loud * np.hanning(len(loud)), 1 << 18))
+    f = np.fft.rfftfreq(1 << 18, 1 / RATE)
+    hps = spec.copy()
+    for h in (2, 3):
+        hps[: len(spec[::h])] *= spec[::h]
+    band = (f > 100) & (f < 1000)
+    f0 = f[band][np.argmax(hps[band])]
+    assert 1200 * abs(np.log2(f0 / 329.63)) < 20, f"E4 played at {f0:.1f} Hz"
+
+
+@pytest.mark.skipif(SONIC_PI_KIT.locate() is None, reason="needs sonic-pi-samples")
+def test_the_sample_kit_plays_two_velocity_layers() -> None:
+    from models.data.kits import KitPlayer, sample_kit
+
+    folder = SONIC_PI_KIT.locate()
+    assert folder is not None
+    player = KitPlayer(folder, instruments=sample_kit(SONIC_PI_KIT.layers))
+    assert player.layers_used([(38, 30)]) != player.layers_used([(38, 120)])
+    x = player.render([_drum_part([(0.0, 36, 50), (0.5, 38, 110), (1.0, 42, 80)])], 2 * RATE)
+    for t in (0.0, 0.5, 1.0):
+        hit = x[int(t * RATE) : int((t + 0.05) * RATE)]
+        assert active_rms(hit) > 1e-3, t
 
 
 def test_a_missing_pool_member_is_one_line_naming_the_package(tmp_path: Path) -> None:
@@ -154,8 +213,9 @@ def test_generated_songs_record_disjoint_sources_with_licences() -> None:
                 assert s["pool"] == pool and s["licence"] and s["package"]
                 used[pool].add(s["source"])
             kit_parts = [s for s in meta.sources if s["part"] in ("Kick", "Snare")]
-            assert all(s["kind"] in ("sf2-kit", "hydrogen-kit") for s in kit_parts)
+            assert all(s["kind"] in ("sf2-kit", "hydrogen-kit", "sample-kit") for s in kit_parts)
             assert set(meta.extra["augment"]) == set(data.song.names)
+            assert data.sources is not None
             levels = 20 * np.log10([active_rms(x) for x in data.sources])
             np.testing.assert_allclose(levels, -24.0, atol=3.0)
     assert used["train"] and used["heldout"]
