@@ -292,3 +292,21 @@ def test_drawn_augmentations_stay_in_their_documented_ranges() -> None:
             assert a.drive_db is None or 0.0 <= a.drive_db <= augment.DRIVE_DB[1]
             limit = augment.KIT_TUNING_CENTS if role in augment.DRUM_ROLES else 15.0
             assert abs(a.detune_cents) <= limit and abs(a.shift_ms) <= augment.SHIFT_MS
+
+
+def test_synth_names_the_missing_packages_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import models.data.pools as pools
+    from bridge.cli import main
+
+    monkeypatch.setattr(pools, "HYDROGEN_DIRS", (tmp_path / "no-kits",))
+    code = main(["data", "synth", "--songs", "1", "--out", str(tmp_path / "d")])
+    err = capsys.readouterr().err.strip()
+    assert code == 1
+    assert len(err.splitlines()) == 1
+    assert "hydrogen-drumkits" in err and "scripts/setup.sh data" in err
+    assert not (tmp_path / "d").exists(), "nothing written"
+    both = main(["data", "synth", "--songs", "1", "--out", str(tmp_path / "d"),
+                 "--pool", "heldout", "--soundfont", "x.sf2"])  # fmt: skip
+    assert both == 2 and "exclude each other" in capsys.readouterr().err
