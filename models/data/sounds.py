@@ -59,7 +59,10 @@ def render_from_pool(
         if not (p.is_drum and kit_played) and p.name not in choice.sampled
     }
     detune = {name: aug_of[name].detune_cents for name in fluid_parts}
-    if kit is not None and kit.kind == "sf2-kit":
+    audio: dict[str, np.ndarray] = {}
+    if not fluid_parts:
+        pass  # every part sampled or on a sample kit: no FluidSynth pass
+    elif kit is not None and kit.kind == "sf2-kit":
         rend = renderer(melodic_path, SAMPLE_RATE, (paths[kit.key],))
         audio = rend.render_many(fluid_parts, n_samples, (1, 0, 0), detune)
     else:

@@ -310,3 +310,20 @@ def test_synth_names_the_missing_packages_in_one_line(
     both = main(["data", "synth", "--songs", "1", "--out", str(tmp_path / "d"),
                  "--pool", "heldout", "--soundfont", "x.sf2"])  # fmt: skip
     assert both == 2 and "exclude each other" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(
+    LMMS_SAMPLES.locate() is None or SONIC_PI_KIT.locate() is None or not can_render(),
+    reason="needs lmms-common, sonic-pi-samples and the data extras",
+)
+def test_a_song_played_entirely_from_sample_sets() -> None:
+    from models.data.synth import SynthConfig, synth_song
+
+    only = ("sf:TimGM6mb", "samples:lmms-instruments", "samples:sonic-pi-drums")
+    # Seed 33 (blues, 4 s) draws the Sonic Pi kit and the sampler for every melodic part.
+    cfg = SynthConfig(seconds=4.0, style="blues", pool="heldout", pool_only=only)
+    data, _ = synth_song(33, cfg)
+    kinds = {s["kind"] for s in data.song.meta.sources}
+    assert kinds == {"sample-kit", "sample-set"}
+    assert data.sources is not None
+    assert all(active_rms(x) > 1e-3 for x in data.sources)
