@@ -93,6 +93,25 @@ def test_starts_shows_names_and_hop_figures_and_quits() -> None:
     run(body())
 
 
+def test_hops_and_the_show_s_end_after_the_app_closed_draw_nothing() -> None:
+    # Whatever order the show and the app end in: a hop, the show's end or a pending redraw that
+    # reaches an app whose screens are gone is dropped, not drawn (no ScreenStackError).
+    show = make_show()
+
+    async def body() -> None:
+        app = make_app(show)
+        async with app.run_test(size=(100, 30)) as pilot:
+            snap = await hops_after(pilot, show, 0, 1)
+            await pilot.press("q")
+        assert not app.is_running and not app.screen_stack
+        app.on_hop_update(HopUpdate(snap))
+        app.on_engine_finished(EngineFinished())
+        app._render_now()
+
+    run(body())
+    quit_and_join(show)
+
+
 def test_space_freezes_and_resumes() -> None:
     show = make_show()
 
