@@ -55,6 +55,16 @@ def paced_show(
     return show
 
 
+def wait_until(predicate: Callable[[], bool], timeout: float = LIMIT_S) -> bool:
+    """Poll `predicate` until it holds (True) or `timeout` passes (False); for `assert`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.005)
+    return predicate()
+
+
 def wait_for(cond: Callable[[], bool], what: str = "", limit_s: float = LIMIT_S) -> None:
     """Block (off any event loop) until `cond()` holds; fail after `limit_s`."""
     deadline = time.monotonic() + limit_s
