@@ -1,14 +1,18 @@
 # Quick start: `make demo` (set up + mix the bundled song on a virtual console)
 #              `make test` (set up + the whole test suite)
+#              `make test-stress ARGS="10 --hog"` (the suite 10 times, every core busy)
 # Pass options to the demo with ARGS, e.g. make demo ARGS="--headless --seconds 10"
 
-.PHONY: demo test setup setup-dev lint bench clean
+.PHONY: demo test test-stress setup setup-dev lint bench clean
 
 demo: setup
 	.venv/bin/ailive demo $(ARGS)
 
 test: setup-dev
 	scripts/check.sh $(ARGS)
+
+test-stress: setup-dev
+	scripts/stress-test.sh $(ARGS)
 
 setup:
 	scripts/setup.sh runtime

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -174,6 +175,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         mix_outputs=_mix_player(args.play),
         human_hold_s=args.human_hold,
     )
+    if args.fast:  # nothing waits for the hops of an as-fast-as-possible run: no deadline
+        show.engine.deadline_s = math.inf
     client.on_human_move = show.engine.human_move
     log.info(
         "mixing %d channels of %r with %s (%s)",

@@ -73,7 +73,8 @@ class Engine:
 
     Args:
         deadline_s: compute budget per hop; a prediction that takes longer is discarded and the
-            previous gains are held (counted as a deadline miss).
+            previous gains are held (counted as a deadline miss). math.inf: no deadline, for
+            runs that must equal the offline pass however busy the machine is (tests).
         human_hold_s: a fader a person moved goes back to the model this long after their last
             move; None keeps it theirs until released (`release`, the TUI's release key).
         recorder, mix_outputs: direct mode: the gains are applied to the audio, and the mono mix
@@ -114,7 +115,12 @@ class Engine:
         self._human_at: dict[int, float] = {}
 
     def stop(self) -> None:
+        """End the run after the current hop. A source that waits for its next hop (a stepped
+        one) is woken so the run ends now."""
         self._stop.set()
+        wake = getattr(self.source, "wake", None)
+        if wake is not None:
+            wake()
 
     def human_move(self, ch: int, db: float) -> None:
         """An output saw a person move channel `ch`'s fader: that channel is theirs now."""
@@ -153,6 +159,9 @@ class Engine:
                     self.stats.stopped_by = "stop requested"
                     break
                 applied, model_db = self._hop(k, hop, applied, model_db)
+            else:
+                if self._stop.is_set():  # the source ended because it was woken by stop()
+                    self.stats.stopped_by = "stop requested"
         except SourceError as exc:
             # Capture lost: the faders stay where they were last sent.
             self.safety.fault(f"capture lost: {exc}")

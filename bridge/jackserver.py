@@ -32,9 +32,15 @@ def jack_available() -> str | None:
 
 
 @contextmanager
-def dummy_jack(rate: int = 48_000, period: int = 256, ports: int = 16) -> Iterator[str]:
+def dummy_jack(
+    rate: int = 48_000, period: int = 256, ports: int = 16, wait_for_clients_ms: int = 0
+) -> Iterator[str]:
     """Start `jackd -d dummy` under a unique server name; yields the name. Raises
     JackUnavailable when it cannot run here.
+
+    wait_for_clients_ms > 0 runs the server in synchronous mode with that client timeout: a
+    client that is late (a busy machine) delays the cycle instead of losing it, so every client
+    sees every sample. For tests of what the audio is, not of when it arrives.
 
     Sets JACK_DEFAULT_SERVER for this process, so PortAudio and JACK-Client use this server.
     """
@@ -52,6 +58,7 @@ def dummy_jack(rate: int = 48_000, period: int = 256, ports: int = 16) -> Iterat
             "-n",
             name,
             "--no-realtime",
+            *(["--sync", "-t", str(wait_for_clients_ms)] if wait_for_clients_ms > 0 else []),
             "-d",
             "dummy",
             "-r",
@@ -120,9 +127,10 @@ class JackPlayer:
 
     def _process(self, frames: int) -> None:
         total = self.audio.shape[1]
+        playing = self.playing  # once per cycle: every port starts on the same sample
         for i, port in enumerate(self.ports):
             buf = port.get_array()
-            if not self.playing:
+            if not playing:
                 buf[:] = 0.0
                 continue
             pos = self.pos
@@ -137,7 +145,7 @@ class JackPlayer:
                 buf[done : done + n] = self.audio[i, pos : pos + n]
                 done += n
                 pos += n
-        if self.playing:
+        if playing:
             self.pos = (self.pos + frames) % total if self.loop else self.pos + frames
 
     def wire_to_portaudio(self, timeout_s: float = 5.0) -> None:

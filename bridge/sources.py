@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from typing import Protocol
@@ -100,3 +101,68 @@ class FileSource:
 
     def close(self) -> None:
         pass
+
+
+class SteppedSource:
+    """Plays a song one hop per permit: `step(n)` lets n more hops through and the engine waits
+    for each, so whoever steps it (a test, a rehearsal by hand) paces the show, not the clock.
+
+    `loop=True` never ends on its own. `wake()` (called by `Engine.stop`) or `close()` ends the
+    hops at once, even while the engine is waiting for a step.
+    """
+
+    def __init__(self, song: Song, *, loop: bool = False) -> None:
+        self.song = song
+        self.names = song.names
+        self.sample_rate = song.sample_rate
+        self.loop = loop
+        self.hop_time: float | None = None
+        self.given = 0
+        """Hops let through so far: hop index `given - 1` is the last one the engine may get."""
+        self._taken = 0
+        self._woken = False
+        self._cond = threading.Condition()
+
+    @property
+    def n_channels(self) -> int:
+        return int(self.song.audio.shape[0])
+
+    def stats(self) -> dict[str, int]:
+        return {}
+
+    def step(self, n: int = 1) -> int:
+        """Let `n` more hops through; returns the index of the last one."""
+        with self._cond:
+            self.given += n
+            self._cond.notify_all()
+            return self.given - 1
+
+    def step_to(self, index: int) -> None:
+        """Let hops through up to hop `index` (nothing if that many were let through already)."""
+        with self._cond:
+            if index + 1 > self.given:
+                self.step(index + 1 - self.given)
+
+    def wake(self) -> None:
+        with self._cond:
+            self._woken = True
+            self._cond.notify_all()
+
+    def hops(self, hop_samples: int) -> Iterator[np.ndarray]:
+        audio = self.song.audio
+        pos = 0
+        while True:
+            if pos + hop_samples > audio.shape[1]:
+                if not self.loop or hop_samples > audio.shape[1]:
+                    return
+                pos = 0
+            with self._cond:
+                self._cond.wait_for(lambda: self._woken or self._taken < self.given)
+                if self._woken:
+                    return
+                self._taken += 1
+            yield audio[:, pos : pos + hop_samples]
+            pos += hop_samples
+
+    def close(self) -> None:
+        self.wake()

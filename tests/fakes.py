@@ -26,15 +26,6 @@ from bridge.outputs.x32_law import decode_message, encode_message
 Address = tuple[str, int]
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float = 2.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.005)
-    return predicate()
-
-
 def f32(x: float) -> float:
     return float(np.float32(x))
 

@@ -20,7 +20,8 @@ from bridge.outputs.midi_law import db_to_value
 from bridge.outputs.x32_law import db_to_fader, quantize
 from bridge.profiles import Profile, parse_profile
 from bridge.virtual_console import VirtualConsole
-from tests.fakes import FakeMackieHost, FakeReaper, HostLoop, send_to, wait_until
+from tests.fakes import FakeMackieHost, FakeReaper, HostLoop, send_to
+from tests.paced import wait_until
 
 CHANNELS = [
     {"capture": 1, "strip": 1, "name": "Kick"},

@@ -25,7 +25,8 @@ from bridge.outputs.midi_law import LinearDbLaw, db_to_value
 from bridge.outputs.midi_ports import MidiPort, MidiPortError, open_port
 from bridge.outputs.midi_surface import MidiSurface
 from bridge.outputs.surface_mappings import CcMapping, MackieMapping
-from tests.fakes import FakeMackieHost, HostLoop, send_to, wait_until
+from tests.fakes import FakeMackieHost, HostLoop, send_to
+from tests.paced import wait_until
 
 LAW = LinearDbLaw(-60.0, 12.0)
 

@@ -19,7 +19,8 @@ from bridge.outputs import reaper_codec as rc
 from bridge.outputs.base import GainSink
 from bridge.outputs.reaper_osc import ReaperOscClient
 from bridge.outputs.x32_law import encode_message
-from tests.fakes import FakeReaper, f32, wait_until
+from tests.fakes import FakeReaper, f32
+from tests.paced import wait_until
 
 
 class Moves:
@@ -223,9 +224,9 @@ def test_levels_converge_through_packet_loss() -> None:
                 client.send(gains, 0.05 * k)
                 time.sleep(0.06)
             want = [f32(g) for g in gains]
-            assert wait_until(lambda: fake.volumes == want, timeout=4.0)
+            assert wait_until(lambda: fake.volumes == want)
             assert fake.dropped > 0
             assert client.overridden == frozenset()  # lost packets are not mistaken for a person
-            assert wait_until(lambda: not any(fake.touched), timeout=2.0)
+            assert wait_until(lambda: not any(fake.touched))
     finally:
         fake.close()

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from typing import Any
 
 import numpy as np
 import pytest
-from textual.pilot import Pilot
 from textual.widgets import Static
 from textual.widgets._footer import FooterKey
 
@@ -22,56 +20,33 @@ from bridge.tui.master import model_label
 from bridge.tui.messages import EngineFinished, HopUpdate
 from bridge.tui.strip import ChannelStrip
 from models.gainsource import GainSource, UnityGains, make_gain_source
-from models.song import ChannelInfo, Song, SongMeta
-
-SR = 48_000
-
-
-def moving_song(n_channels: int, seconds: float) -> Song:
-    """Noise 3 dB apart per channel, slowly modulated, so the autofader keeps moving faders."""
-    rng = np.random.default_rng(1)
-    samples = int(SR * seconds)
-    t = np.arange(samples) / SR
-    levels = 0.3 * 10 ** (-3.0 * np.arange(n_channels)[:, None] / 20)
-    swell = 1.0 + 0.5 * np.sin(2 * np.pi * 0.7 * t + np.arange(n_channels)[:, None])
-    audio = (rng.standard_normal((n_channels, samples)) * levels * swell).astype(np.float32)
-    names = [ChannelInfo(name=f"Ch{i}") for i in range(n_channels)]
-    meta = SongMeta(sample_rate=SR, channels=names)
-    return Song(meta, audio=audio)
+from tests.paced import (
+    hops_after,
+    latest,
+    moving_song,
+    paced_show,
+    quit_and_join,
+    run_until,
+    until,
+    wait_for,
+)
 
 
 def make_show(
     n_channels: int = 8, seconds: float = 3.0, gain_source: GainSource | None = None
 ) -> Show:
-    """A real-time show of `moving_song` through the autofader (or `gain_source`)."""
-    source = FileSource(moving_song(n_channels, seconds), realtime=True)
-    return Show(source, gain_source or make_gain_source("autofader"))
+    """A show the test paces (see tests/paced.py) of `moving_song` through the autofader."""
+    return paced_show(n_channels, seconds, gain_source)
+
+
+def ended_show(n_channels: int = 8, seconds: float = 0.4) -> Show:
+    """A show that runs to its end on its own (as fast as it can, no deadline)."""
+    source = FileSource(moving_song(n_channels, seconds), realtime=False)
+    return paced_show(source=source)
 
 
 def run(coro: Coroutine[Any, Any, None]) -> None:
     asyncio.run(coro)
-
-
-async def until(pilot: Pilot[None], cond: Callable[[], bool], timeout: float = 3.0) -> None:
-    """Let the app run until `cond()` holds; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {cond}")
-        await pilot.pause(0.02)
-
-
-def latest(show: Show) -> HopSnapshot:
-    snap = show.engine.latest
-    assert snap is not None
-    return snap
-
-
-async def hops_after(pilot: Pilot[None], show: Show, index: int, count: int) -> HopSnapshot:
-    """Wait for the snapshot `count` hops after hop `index`."""
-    target = index + count
-    await until(pilot, lambda: show.engine.latest is not None and latest(show).index >= target)
-    return latest(show)
 
 
 def strips(app: MixerApp) -> list[ChannelStrip]:
@@ -102,9 +77,9 @@ def test_starts_shows_names_and_hop_figures_and_quits() -> None:
         async with app.run_test(size=(100, 30)) as pilot:
             shown = strips(app)
             assert [s.text.splitlines()[0] for s in shown] == show.names
-            await until(pilot, lambda: "compute" in master_text(app))
+            # Hop 3 is the last one the engine gets until the test steps on: it stays up.
             await hops_after(pilot, show, 0, 3)
-            await pilot.pause(0.1)
+            await until(pilot, lambda: "hop 3 " in master_text(app))
             text = master_text(app)
             assert "gains: autofader" in text and "AUTO" in text
             assert "ms / 50 ms" in text and "misses 0" in text and "faults 0" in text
@@ -112,10 +87,29 @@ def test_starts_shows_names_and_hop_figures_and_quits() -> None:
             # Strips show levels once hops arrive.
             assert "pk " in shown[0].text and "out" in shown[0].text
             await pilot.press("q")
-        assert show.done.is_set()
+        wait_for(show.done.is_set, "the engine to stop after q")
         assert show.engine.stats.stopped_by == "stop requested"
 
     run(body())
+
+
+def test_hops_and_the_show_s_end_after_the_app_closed_draw_nothing() -> None:
+    # Whatever order the show and the app end in: a hop, the show's end or a pending redraw that
+    # reaches an app whose screens are gone is dropped, not drawn (no ScreenStackError).
+    show = make_show()
+
+    async def body() -> None:
+        app = make_app(show)
+        async with app.run_test(size=(100, 30)) as pilot:
+            snap = await hops_after(pilot, show, 0, 1)
+            await pilot.press("q")
+        assert not app.is_running and not app.screen_stack
+        app.on_hop_update(HopUpdate(snap))
+        app.on_engine_finished(EngineFinished())
+        app._render_now()
+
+    run(body())
+    quit_and_join(show)
 
 
 def test_space_freezes_and_resumes() -> None:
@@ -136,7 +130,7 @@ def test_space_freezes_and_resumes() -> None:
             later = await hops_after(pilot, show, frozen.index, 3)
             assert later.mode == "freeze"
             np.testing.assert_array_equal(frozen.sent_db, later.sent_db)
-            await until(pilot, lambda: "FREEZE" in master_text(app))
+            await run_until(pilot, show, lambda: "FREEZE" in master_text(app))
 
             await pilot.press("space")
             assert show.engine.safety.mode is Mode.AUTO
@@ -145,6 +139,7 @@ def test_space_freezes_and_resumes() -> None:
             await pilot.press("q")
 
     run(body())
+    quit_and_join(show)
 
 
 def test_lock_then_undo() -> None:
@@ -156,15 +151,16 @@ def test_lock_then_undo() -> None:
             await hops_after(pilot, show, 0, 1)
             await pilot.press("k")
             assert show.engine.safety.channels[0].state is ChannelState.LOCKED
-            await until(pilot, lambda: latest(show).states[0] == "locked")
-            await until(pilot, lambda: "locked" in strips(app)[0].text)
+            await run_until(pilot, show, lambda: latest(show).states[0] == "locked")
+            await run_until(pilot, show, lambda: "locked" in strips(app)[0].text)
 
             await pilot.press("u")
             assert show.engine.safety.channels[0].state is ChannelState.AUTO
-            await until(pilot, lambda: latest(show).states[0] == "auto")
+            await run_until(pilot, show, lambda: latest(show).states[0] == "auto")
             await pilot.press("q")
 
     run(body())
+    quit_and_join(show)
 
 
 def test_offset_nudges_and_undo() -> None:
@@ -188,6 +184,7 @@ def test_offset_nudges_and_undo() -> None:
             await pilot.press("q")
 
     run(body())
+    quit_and_join(show)
 
 
 def test_manual_level_follows_plus_minus() -> None:
@@ -221,23 +218,24 @@ def test_human_override_shows_and_releases() -> None:
             await hops_after(pilot, show, 0, 1)
             show.engine.human_move(2, -5.0)
             strip3 = strips(app)[2]
-            await until(pilot, lambda: "human" in strip3.text)
+            await run_until(pilot, show, lambda: "human" in strip3.text)
             assert latest(show).sent_db[2] == pytest.approx(-5.0)
 
             await pilot.press("right", "right")
             assert strip3.has_class("-selected") and not strips(app)[0].has_class("-selected")
             await pilot.press("r")
             assert show.engine.safety.channels[2].state is ChannelState.AUTO
-            await until(pilot, lambda: latest(show).states[2] == "auto")
-            await until(pilot, lambda: "auto" in strip3.text.splitlines()[1])
+            await run_until(pilot, show, lambda: latest(show).states[2] == "auto")
+            await run_until(pilot, show, lambda: "auto" in strip3.text.splitlines()[1])
             await pilot.press("ctrl+c")
+        wait_for(show.done.is_set, "the engine to stop after ctrl+c")
         assert show.engine.stats.stopped_by == "stop requested"
 
     run(body())
 
 
 def test_finished_stays_up_until_q() -> None:
-    show = make_show(seconds=0.4)
+    show = ended_show()
 
     async def body() -> None:
         app = make_app(show)
@@ -249,17 +247,16 @@ def test_finished_stays_up_until_q() -> None:
             await pilot.press("q")
 
     run(body())
+    quit_and_join(show)
 
 
 def test_exit_when_done() -> None:
-    show = make_show(seconds=0.4)
+    show = ended_show()
 
     async def body() -> None:
         app = make_app(show, exit_when_done=True)
-        async with app.run_test(size=(100, 30)):
-            deadline = time.monotonic() + 3.0
-            while app.is_running and time.monotonic() < deadline:
-                await asyncio.sleep(0.02)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await until(pilot, lambda: not app.is_running)
         assert show.done.is_set()
         assert not app.is_running
 
@@ -288,6 +285,7 @@ def test_32_channels_at_80x24() -> None:
             await pilot.press("q")
 
     run(body())
+    quit_and_join(show)
 
 
 class MultiRate(UnityGains):

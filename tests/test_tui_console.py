@@ -10,12 +10,10 @@ import pytest
 
 from bridge.outputs.x32 import X32Client
 from bridge.outputs.x32_law import quantize
-from bridge.show import Show
-from bridge.sources import FileSource
 from bridge.tui import MixerApp, make_app
 from bridge.virtual_console import VirtualConsole
-from models.gainsource import make_gain_source
-from tests.test_tui import hops_after, latest, master_text, moving_song, run, strips, until
+from tests.paced import LIMIT_S, hops_after, latest, paced_show, quit_and_join, run_until
+from tests.test_tui import master_text, run, strips
 
 N = 4
 
@@ -27,10 +25,10 @@ def console() -> Iterator[VirtualConsole]:
 
 
 def console_app(console: VirtualConsole, seconds: float = 4.0) -> tuple[MixerApp, X32Client]:
-    source = FileSource(moving_song(N, seconds), realtime=True)
+    """The TUI over a show the test paces (tests/paced.py) that drives the console."""
     host, port = console.address
     client = X32Client(host, port, channels=list(range(1, N + 1))).connect()
-    show = Show(source, make_gain_source("autofader"), sinks=[client], names=client.names)
+    show = paced_show(N, seconds, sinks=[client], names=client.names)
     client.on_human_move = show.engine.human_move
     return make_app(show, profile_dirs=[]), client
 
@@ -48,12 +46,13 @@ def test_connection_freeze_and_human_override(console: VirtualConsole) -> None:
             await hops_after(pilot, show, 0, 2)
             assert [s.text.splitlines()[0] for s in strips(app)] == ["Kick", "Bass", "Gtr", "Vox"]
             host, port = console.address
-            await until(pilot, lambda: f"connected {host}:{port}, /xremote ok" in master_text(app))
+            connected = f"connected {host}:{port}, /xremote ok"
+            await run_until(pilot, show, lambda: connected in master_text(app))
 
             # Freeze: once the last sends land, the console's faders stay where they are.
             await pilot.press("space")
             frozen = await hops_after(pilot, show, latest(show).index, 2)
-            assert client.flush(1.0)
+            assert client.flush(LIMIT_S)
             held = faders(console)
             await hops_after(pilot, show, frozen.index, 6)
             assert faders(console) == held
@@ -61,18 +60,19 @@ def test_connection_freeze_and_human_override(console: VirtualConsole) -> None:
 
             # A person grabs channel 2 on the console: the TUI shows it, the engine lets go.
             console.move_fader(2, 0.3)
-            await until(pilot, lambda: "human" in strips(app)[1].text)
-            await until(pilot, lambda: "held by hand: ch 2" in master_text(app))
+            await run_until(pilot, show, lambda: "human" in strips(app)[1].text)
+            await run_until(pilot, show, lambda: "held by hand: ch 2" in master_text(app))
             mark = latest(show).index
             await hops_after(pilot, show, mark, 4)
             assert console.fader(2) == quantize(0.3)
 
             # Released in the TUI: the engine drives the console's fader 2 again.
             await pilot.press("right", "r")
-            await until(pilot, lambda: console.fader(2) != quantize(0.3), timeout=2.0)
-            await until(pilot, lambda: "held by hand" not in master_text(app))
+            await run_until(pilot, show, lambda: console.fader(2) != quantize(0.3))
+            await run_until(pilot, show, lambda: "held by hand" not in master_text(app))
             assert latest(show).states[1] == "auto"
             await pilot.press("q")
+        quit_and_join(show)
         show.close()
 
     run(body())
@@ -93,6 +93,7 @@ def test_lock_holds_one_console_fader(console: VirtualConsole) -> None:
             assert after[0] == before[0]
             assert after[1:] != before[1:], "the other faders keep moving"
             await pilot.press("q")
+        quit_and_join(show)
         show.close()
 
     run(body())

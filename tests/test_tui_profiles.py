@@ -16,7 +16,8 @@ from bridge.safety import ChannelState
 from bridge.tui import MixerApp, make_app
 from bridge.tui.confirm import ConfirmScreen
 from bridge.tui.profiles_screen import ProfilesScreen
-from tests.test_tui import hops_after, latest, make_show, master_text, run, status_text, until
+from tests.paced import hops_after, latest, quit_and_join, run_until, until
+from tests.test_tui import make_show, master_text, run, status_text
 
 BAND = """name = "band"
 output = "x32"
@@ -116,7 +117,7 @@ def test_switch_live_profile_reaches_the_engine(user_dir: Path) -> None:
                 screen.query_one("#profile-status").render()
             )
             # The engine now keeps channel 1 at or under its new ceiling (slew-limited on the way).
-            await until(pilot, lambda: latest(show).sent_db[0] <= -20.0 + 1e-9, timeout=2.5)
+            await run_until(pilot, show, lambda: latest(show).sent_db[0] <= -20.0 + 1e-9)
             held = latest(show).sent_db[1]
             later = await hops_after(pilot, show, latest(show).index, 3)
             assert later.sent_db[1] == held and later.states[1] == "protected"
@@ -126,6 +127,7 @@ def test_switch_live_profile_reaches_the_engine(user_dir: Path) -> None:
             await pilot.press("q")
 
     run(body())
+    quit_and_join(show)
 
 
 def test_edit_then_save_as_writes_a_profile_that_loads_back_equal(user_dir: Path) -> None:

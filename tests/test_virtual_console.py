@@ -5,13 +5,13 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
 from bridge.outputs.x32_law import OscArg, decode_message, encode_message, quantize
 from bridge.virtual_console import VirtualConsole
+from tests.paced import wait_until
 
 
 class Peer:
@@ -50,15 +50,6 @@ class Peer:
 
     def close(self) -> None:
         self.sock.close()
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 2.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.005)
-    return predicate()
 
 
 @pytest.fixture
@@ -117,7 +108,7 @@ def test_xremote_expires() -> None:
         try:
             b.send("/xremote")
             assert wait_until(lambda: console.subscribers() == [b.address])
-            assert wait_until(lambda: console.subscribers() == [], timeout=1.0)
+            assert wait_until(lambda: console.subscribers() == [])
             a.send("/ch/01/mix/fader", 0.1)
             console.move_fader(2, 0.2)
             assert b.recv(timeout=0.1) is None

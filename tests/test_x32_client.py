@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -20,17 +20,9 @@ from bridge.outputs.x32_law import (
     step_to_fader,
 )
 from bridge.virtual_console import VirtualConsole
+from tests.paced import wait_until
 
 NAMES = ["Kick", "Snare", "Bass", "Vox"]
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 2.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.005)
-    return predicate()
 
 
 def target(db: float) -> float:
@@ -215,7 +207,7 @@ def test_faders_converge_through_packet_loss() -> None:
                     console.fader(ch) == target(g) for ch, g in zip(channels, gains, strict=True)
                 )
 
-            assert wait_until(converged, timeout=4.0)
+            assert wait_until(converged)
             assert console.dropped > 0
             assert client.overridden == frozenset()  # lost packets are not mistaken for a person
 
@@ -234,7 +226,7 @@ def test_lost_console_is_reported_and_state_reread_on_return() -> None:
         client.send(np.array([-13.0, -24.0]), 0.1)  # kept, not sent into the void
         # The console comes back on the same port with fresh state (faders at 0 dB).
         console = VirtualConsole(port=port).start()
-        assert wait_until(lambda: client.connected, timeout=2.5)
+        assert wait_until(lambda: client.connected)
         assert wait_until(lambda: console.fader(1) == target(-13.0))
         assert wait_until(lambda: console.fader(2) == target(-24.0))
         assert client.overridden == frozenset()

@@ -4,8 +4,6 @@ configured as an X-Air, over real UDP."""
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -14,15 +12,6 @@ from bridge.outputs.console_models import X32, XAIR, console_model
 from bridge.outputs.x32 import X32Client
 from bridge.outputs.x32_law import db_to_fader, decode_message, encode_message, quantize
 from bridge.virtual_console import VirtualConsole
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 2.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.005)
-    return predicate()
 
 
 def test_address_tables() -> None:

@@ -140,7 +140,14 @@ class MixerApp(App[None]):
             self._done_poll = None
             self.post_message(EngineFinished())
 
+    def _is_ending(self) -> bool:
+        """The app is ending (quit, the show's end, or a shutdown from outside): the screens may
+        already be gone, so nothing is drawn any more."""
+        return not self._listening or not self.is_running
+
     def on_hop_update(self, message: HopUpdate) -> None:
+        if self._is_ending():
+            return
         self._snap = message.snapshot
         wait = FRAME_S - (time.monotonic() - self._last_render)
         if wait <= 0:
@@ -149,6 +156,8 @@ class MixerApp(App[None]):
             self._pending = self.set_timer(wait, self._render_now)
 
     def on_engine_finished(self, message: EngineFinished) -> None:
+        if self._is_ending():
+            return
         self.mixer.finished = True
         self._snap = self.show.engine.latest or self._snap
         self.mixer.status_text = "finished — press q" + (
@@ -156,12 +165,15 @@ class MixerApp(App[None]):
         )
         self._render_now()
         if self.exit_when_done:
+            self._listening = False
             self.exit()
 
     def _render_now(self) -> None:
         if self._pending is not None:
             self._pending.stop()
             self._pending = None
+        if self._is_ending():
+            return
         self._last_render = time.monotonic()
         if self.screen is not self.mixer:
             # Hidden under another screen: keep the latest, draw it when the mixer is back.
