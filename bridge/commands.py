@@ -134,7 +134,7 @@ def _finish(show: Show) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from bridge.outputs.x32 import X32Client
+    from bridge.outputs.x32.client import X32Client
     from bridge.sources import FileSource
     from bridge.virtual_console import VirtualConsole
 
@@ -225,7 +225,7 @@ def _write_rpp(path: Path, folder: Path, song: Song, show: Show) -> str:
     """The render's automation as REAPER envelopes, with the channel files as items."""
     import numpy as np
 
-    from bridge.outputs.rpp_writer import RppError, write_automation
+    from bridge.outputs.rpp.writer import RppError, write_automation
     from models.song import channel_files
 
     try:
@@ -285,7 +285,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         names = [nm or fallback for nm, fallback in zip(client.names, names, strict=False)]
         sinks.append(client)
     if args.rpp:
-        from bridge.outputs.rpp_writer import RppRecorder
+        from bridge.outputs.rpp.writer import RppRecorder
 
         sinks.append(RppRecorder(args.rpp, names))  # "record automation": written at the end
     show = Show(

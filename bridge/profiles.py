@@ -10,7 +10,7 @@ from typing import Any
 
 from bridge.channels import parse_channels
 from bridge.config import MAPPINGS_DIR, SAFETY, USER_MAPPINGS_DIR, X32_PORT, XAIR_PORT
-from bridge.outputs.midi_law import FaderLaw, LawError, LinearDbLaw, make_law
+from bridge.outputs.midi.law import FaderLaw, LawError, LinearDbLaw, make_law
 
 OUTPUT_KINDS = ("x32", "xair", "reaper", "mackie", "cc")
 """x32: X32/M32 OSC; xair: X-Air/MR OSC; reaper: REAPER OSC; mackie: Mackie Control; cc: MIDI CC."""

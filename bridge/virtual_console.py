@@ -18,20 +18,17 @@ from dataclasses import dataclass
 from types import TracebackType
 
 from bridge.config import VIRTUAL_CONSOLE_HOST, VIRTUAL_CONSOLE_PORT
-from bridge.outputs.console_models import MODELS, X32, ConsoleModel
-from bridge.outputs.x32_law import (
+from bridge.outputs.osc import OscArg, decode_message, encode_message
+from bridge.outputs.x32.codec import (
     CHANNEL_COUNT,
     NAME_MAX_CHARS,
-    OscArg,
     channel_fader_address,
     channel_name_address,
     channel_on_address,
-    decode_message,
-    encode_message,
-    fader_to_db,
     parse_channel_address,
-    quantize,
 )
+from bridge.outputs.x32.law import fader_to_db, quantize
+from bridge.outputs.x32.models import MODELS, X32, ConsoleModel
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from typing import Any
 import mido
 import numpy as np
 
-from bridge.outputs import mackie
-from bridge.outputs.x32_law import decode_message, encode_message
+from bridge.outputs.midi import mackie
+from bridge.outputs.osc import decode_message, encode_message
 
 Address = tuple[str, int]
 

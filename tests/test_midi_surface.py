@@ -19,12 +19,12 @@ import numpy as np
 import pytest
 from mido.sockets import SocketPort
 
-from bridge.outputs import mackie
 from bridge.outputs.base import GainSink
-from bridge.outputs.midi_law import LinearDbLaw, db_to_value
-from bridge.outputs.midi_ports import MidiPort, MidiPortError, open_port
-from bridge.outputs.midi_surface import MidiSurface
-from bridge.outputs.surface_mappings import CcMapping, MackieMapping
+from bridge.outputs.midi import mackie
+from bridge.outputs.midi.law import LinearDbLaw, db_to_value
+from bridge.outputs.midi.mappings import CcMapping, MackieMapping
+from bridge.outputs.midi.ports import MidiPort, MidiPortError, open_port
+from bridge.outputs.midi.surface import MidiSurface
 from tests.fakes import FakeMackieHost, HostLoop, send_to, wait_until
 
 LAW = LinearDbLaw(-60.0, 12.0)

@@ -15,10 +15,10 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from bridge.outputs import reaper_codec as rc
 from bridge.outputs.base import GainSink
-from bridge.outputs.reaper_osc import ReaperOscClient
-from bridge.outputs.x32_law import encode_message
+from bridge.outputs.osc import encode_message
+from bridge.outputs.reaper import codec as rc
+from bridge.outputs.reaper.client import ReaperOscClient
 from tests.fakes import FakeReaper, f32, wait_until
 
 

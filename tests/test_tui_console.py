@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from bridge.outputs.x32 import X32Client
-from bridge.outputs.x32_law import quantize
+from bridge.outputs.x32.client import X32Client
+from bridge.outputs.x32.law import quantize
 from bridge.show import Show
 from bridge.sources import FileSource
 from bridge.tui import MixerApp, make_app

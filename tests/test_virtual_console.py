@@ -10,7 +10,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from bridge.outputs.x32_law import OscArg, decode_message, encode_message, quantize
+from bridge.outputs.osc import OscArg, decode_message, encode_message
+from bridge.outputs.x32.law import quantize
 from bridge.virtual_console import VirtualConsole
 
 

@@ -11,14 +11,9 @@ import numpy as np
 import pytest
 
 from bridge.outputs.base import GainSink
-from bridge.outputs.x32 import X32Client
-from bridge.outputs.x32_law import (
-    db_to_fader,
-    encode_message,
-    fader_to_db,
-    quantize,
-    step_to_fader,
-)
+from bridge.outputs.osc import encode_message
+from bridge.outputs.x32.client import X32Client
+from bridge.outputs.x32.law import db_to_fader, fader_to_db, quantize, step_to_fader
 from bridge.virtual_console import VirtualConsole
 
 NAMES = ["Kick", "Snare", "Bass", "Vox"]

@@ -126,14 +126,14 @@ def _connect(
 ) -> Any:
     kind = profile.output
     if kind in ("x32", "xair"):
-        from bridge.outputs.console_models import console_model
-        from bridge.outputs.x32 import X32Client
+        from bridge.outputs.x32.client import X32Client
+        from bridge.outputs.x32.models import console_model
 
         return X32Client(
             host, port, channels=strips, model=console_model(kind), min_interval_s=interval
         ).connect()
     if kind == "reaper":
-        from bridge.outputs.reaper_osc import ReaperOscClient
+        from bridge.outputs.reaper.client import ReaperOscClient
 
         return ReaperOscClient(
             host,
@@ -145,9 +145,9 @@ def _connect(
             min_interval_s=interval,
         ).connect()
     if kind in ("mackie", "cc"):
-        from bridge.outputs.midi_ports import open_port
-        from bridge.outputs.midi_surface import MidiSurface
-        from bridge.outputs.surface_mappings import CcMapping, MackieMapping
+        from bridge.outputs.midi.mappings import CcMapping, MackieMapping
+        from bridge.outputs.midi.ports import open_port
+        from bridge.outputs.midi.surface import MidiSurface
 
         mapping: MackieMapping | CcMapping
         if kind == "mackie":

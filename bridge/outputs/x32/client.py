@@ -20,15 +20,9 @@ import numpy as np
 
 from bridge.config import X32_PORT, XREMOTE_RENEW_S
 from bridge.outputs.base import HumanMoveCallback
-from bridge.outputs.console_models import X32, ConsoleModel
-from bridge.outputs.x32_law import (
-    MAX_STEP,
-    db_to_fader_array,
-    decode_message,
-    encode_message,
-    fader_step,
-    fader_to_db,
-)
+from bridge.outputs.osc import decode_message, encode_message
+from bridge.outputs.x32.law import MAX_STEP, db_to_fader_array, fader_step, fader_to_db
+from bridge.outputs.x32.models import X32, ConsoleModel
 
 log = logging.getLogger(__name__)
 

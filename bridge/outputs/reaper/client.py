@@ -21,10 +21,10 @@ from types import TracebackType
 
 import numpy as np
 
-from bridge.outputs import reaper_codec as rc
 from bridge.outputs.base import HumanMoveCallback
-from bridge.outputs.fader_state import FaderState
-from bridge.outputs.x32_law import decode_message
+from bridge.outputs.link import FaderState
+from bridge.outputs.osc import decode_message
+from bridge.outputs.reaper import codec as rc
 
 log = logging.getLogger(__name__)
 

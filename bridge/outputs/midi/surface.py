@@ -18,10 +18,10 @@ from types import TracebackType
 import numpy as np
 
 from bridge.outputs.base import HumanMoveCallback
-from bridge.outputs.fader_state import FaderState
-from bridge.outputs.midi_law import FaderLaw, db_to_value, value_to_db
-from bridge.outputs.midi_ports import MidiPort
-from bridge.outputs.surface_mappings import Incoming, MackieMapping, Mapping
+from bridge.outputs.link import FaderState
+from bridge.outputs.midi.law import FaderLaw, db_to_value, value_to_db
+from bridge.outputs.midi.mappings import Incoming, MackieMapping, Mapping
+from bridge.outputs.midi.ports import MidiPort
 
 log = logging.getLogger(__name__)
 
