@@ -184,7 +184,7 @@ def test_no_feedback_is_reported_or_refused() -> None:
         assert strict.status() == f"closed 127.0.0.1:{port}"
         with ReaperOscClient("127.0.0.1", port, [1], **kw) as lenient:  # type: ignore[arg-type]
             assert lenient.status().endswith("(none yet)")
-            lenient.send(np.array([-3.0]), 0.0)  # still sent: REAPER may simply not talk back
+            lenient.send(np.array([-3.0]), 0.0)  # not sent before the track is read
             data = silent.recv(1024)
             assert data.startswith(b"/device/track/count")
     finally:
@@ -217,6 +217,8 @@ def test_levels_converge_through_packet_loss() -> None:
             host, port, tracks, listen_host="127.0.0.1", listen_port=0, touch_release_s=0.1
         )
         with client:
+            # Nothing is set before every track has been read (lost reads are asked again).
+            assert wait_until(lambda: client.connected, timeout=4.0)
             rng = np.random.default_rng(0)
             for k in range(5):
                 gains = np.round(rng.uniform(-40.0, 5.0, len(tracks)), 2)

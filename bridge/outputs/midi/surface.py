@@ -43,8 +43,13 @@ class MidiSurface:
         min_interval_s: float = 0.05,
         touch_release_s: float = 0.3,
         name: str = "",
+        listen: bool = False,
     ) -> None:
-        """Capture channel `i` drives `mapping.tracks[i]`. The port is owned (closed) by us."""
+        """Capture channel `i` drives `mapping.tracks[i]`. The port is owned (closed) by us.
+
+        `listen`: read and report the surface, never move a fader.
+        """
+        self.listen = listen
         self.name = name or f"MIDI {port.name}"
         self.on_human_move = on_human_move
         """Called from the worker as (capture index, dB); may be set after construction."""
@@ -72,6 +77,8 @@ class MidiSurface:
         gains = np.asarray(gains_db, dtype=np.float64)
         if gains.shape != (len(self._faders),):
             raise ValueError(f"{self.name}: expected {len(self._faders)} gains, got {gains.shape}")
+        if self.listen:
+            return
         with self._lock:
             for f, g in zip(self._faders, gains, strict=True):
                 if not math.isnan(g):
