@@ -30,7 +30,7 @@ class MixerScreen(Screen[None]):
         Binding("right,l", "select(1)", "next", key_display="→", group=_SELECT),
         Binding("space", "freeze", "freeze", key_display="spc"),
         Binding("b", "bypass", "bypass"),
-        Binding("s", "restore", "snapshot"),
+        Binding("s", "restore", "snapshot", show=False),
         Binding("k", "lock", "lock"),
         Binding("minus", "nudge(-0.5)", "-0.5 dB", key_display="-", group=_FINE),
         Binding("plus,equals_sign", "nudge(0.5)", "+0.5 dB", key_display="+", group=_FINE),
