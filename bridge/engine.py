@@ -186,7 +186,13 @@ class Engine:
                     log.warning("output %s failed: %s", sink.name, exc)
             if self.safety.mode is Mode.FREEZE:
                 return True
-            (pace or (lambda: time.sleep(self.hop_s)))()
+            if pace is not None:
+                pace()
+            else:  # each step lands before the next: no two steps reach a console as one
+                t0 = time.monotonic()
+                for sink in self.sinks:
+                    sink.flush(1.0)
+                time.sleep(max(0.0, self.hop_s - (time.monotonic() - t0)))
         return False
 
     def _linked(self) -> list[Any]:

@@ -86,7 +86,8 @@ def glide_back(
     pace: Callable[[], None] | None = None,
 ) -> bool:
     """Move a connected output's faders from where they are to `snapshot_db`, slewed; True
-    when every fader with a snapshot level reached it."""
+    when every fader with a snapshot level reached it. Each step waits until the output has
+    landed the one before (at most 1 s), so no two steps ever reach the console as one."""
     n = len(snapshot_db)
     stage = SafetyStage(n, hop_s)
     base = sink.take_base() or [None] * n
@@ -95,15 +96,23 @@ def glide_back(
     stage.adopt(base)
     stage.set_mode(Mode.RESTORE)
     deadline = time.monotonic() + timeout_s
+    pace = pace or (lambda: landed(sink, hop_s))
     k = 0
     while time.monotonic() < deadline:
         if sink.link_report().state != "live":  # nothing lands: do not glide ahead of it
-            (pace or (lambda: time.sleep(hop_s)))()
+            time.sleep(hop_s)
             continue
         out = stage.process(np.zeros(n)).out_db
         k += 1
         sink.send(out, k * hop_s)
         if stage.mode is Mode.FREEZE:
             return bool(sink.flush(2.0))
-        (pace or (lambda: time.sleep(hop_s)))()
+        pace()
     return False
+
+
+def landed(sink: Any, hop_s: float) -> None:
+    """Wait until `sink` holds what it was sent (at most 1 s), and at least one hop."""
+    t0 = time.monotonic()
+    sink.flush(1.0)
+    time.sleep(max(0.0, hop_s - (time.monotonic() - t0)))
