@@ -176,8 +176,8 @@ class Engine:
         deadline = time.monotonic() + timeout_s
         k = self.stats.hops
         while time.monotonic() < deadline:
-            out = self.safety.process(np.zeros(self.n)).out_db
-            self._watch_links()
+            _, held = self._watch_links()  # adopt re-reads before the step, never after
+            out = self.safety.process(np.zeros(self.n)).out_db if held is None else held
             k += 1
             for sink in self.sinks:
                 try:

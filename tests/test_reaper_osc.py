@@ -231,3 +231,16 @@ def test_levels_converge_through_packet_loss() -> None:
             assert wait_until(lambda: not any(fake.touched), timeout=2.0)
     finally:
         fake.close()
+
+
+def test_a_track_brought_back_is_handed_back(reaper: FakeReaper) -> None:
+    released: list[int] = []
+    with client_for(reaper, [1, 2], touch_release_s=0.05) as client:
+        client.on_release = released.append
+        client.send(np.array([-10.0, -10.0]), 0.0)
+        assert client.flush(1.0)
+        reaper.person_moves(2, -3.5)
+        assert wait_until(lambda: client.overridden == {1})
+        reaper.person_moves(2, -10.2)  # back within 0.5 dB of where we left it
+        assert wait_until(lambda: released == [1])
+        assert client.overridden == frozenset()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -294,3 +295,51 @@ def test_reaper_start_resync_and_lost_link() -> None:
     assert not any("/volume/db" in a for a in fake.missed)  # nothing set while lost
     assert fake.volumes[3] == -30.0  # the outage move is kept
     assert client.overridden == {3}
+
+
+def test_a_dead_output_worker_freezes_the_show_and_the_summary_says_so(
+    console: VirtualConsole, tmp_path: Path
+) -> None:
+    import json
+
+    from bridge.show import Show
+
+    client = x32_for(console)
+    gains = TargetGains(8, 2.4)
+
+    def kill_the_worker() -> None:
+        def boom(now: float) -> None:
+            raise OverflowError("simulated")
+
+        client._tick = boom  # type: ignore[method-assign]
+        assert wait_until(lambda: client.link_report().state is LinkState.FAULT)
+
+    source = PacedSource(
+        8,
+        30,
+        settled_x32(client),
+        lambda: [console.fader_db(c) for c in range(1, 9)],
+        {10: kill_the_worker},
+    )
+    show = Show(source, gains, sinks=[client], out_dir=tmp_path, direct_mix=False)  # type: ignore[arg-type]
+    show.engine.hop_samples = HOP_SAMPLES
+    show.run()
+    show.close()
+    summary = json.loads(show.write_outputs().summary_json.read_text())  # type: ignore[union-attr]
+    assert (
+        summary["link_faults"] and "worker thread died: OverflowError" in summary["link_faults"][0]
+    )
+    assert show.engine.safety.mode is Mode.FREEZE
+    assert source.trace[11:] == [source.trace[11]] * len(source.trace[11:])  # frozen
+    assert "FAULT" in summary["outputs"][client.name]
+
+
+def test_headless_shows_release_a_persons_fader_by_default() -> None:
+    import argparse
+
+    from bridge.cli import HEADLESS_HUMAN_HOLD_S
+    from bridge.commands import _human_hold
+
+    headless = argparse.Namespace(human_hold=None, headless=True)
+    assert _human_hold(headless) == HEADLESS_HUMAN_HOLD_S
+    assert _human_hold(argparse.Namespace(human_hold=3.0, headless=True)) == 3.0

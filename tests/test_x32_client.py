@@ -278,3 +278,25 @@ def test_flush_waits_until_the_console_holds_the_last_values(
     assert client.flush(2.0)
     for i, db in enumerate([-19.0, -9.5, 2.0, -20.0]):
         assert console.fader(i + 1) == pytest.approx(target(db))
+
+
+def test_a_fader_brought_back_or_selected_is_handed_back(
+    console: VirtualConsole, client: X32Client, moves: Moves
+) -> None:
+    released: list[int] = []
+    client.on_release = released.append
+    client.send(np.array([-10.0, -10.0, -10.0, -10.0]), 0.0)
+    assert client.flush(2.0)
+    ours = console.fader(2)
+    console.move_fader(2, 0.3)  # a person takes channel 2 ...
+    assert wait_until(lambda: client.overridden == {1})
+    console.move_fader(2, ours + 1 / 1023)  # ... and brings it back (one step off: close enough)
+    assert wait_until(lambda: released == [1])
+    assert client.overridden == frozenset()
+    console.move_fader(3, 0.3)  # channel 3 taken, then its select button pressed
+    assert wait_until(lambda: client.overridden == {2})
+    console.press_select(3)
+    assert wait_until(lambda: released == [1, 2])
+    assert client.overridden == frozenset()
+    client.send(np.array([-10.0, -10.0, -9.0, -10.0]), 0.1)
+    assert wait_until(lambda: console.fader(3) == target(-9.0))  # the model has it again
