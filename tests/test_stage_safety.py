@@ -21,6 +21,7 @@ from bridge.outputs.automation import AutomationRecorder
 from bridge.outputs.link import LinkState
 from bridge.outputs.reaper.client import ReaperOscClient
 from bridge.outputs.x32.client import X32Client
+from bridge.outputs.x32.models import X32, XAIR
 from bridge.safety import BOTTOM_DB, ChannelState, Mode
 from bridge.virtual_console import VirtualConsole
 from tests.fakes import FakeReaper, wait_until
@@ -107,15 +108,24 @@ def settled_x32(client: X32Client) -> Callable[[], bool]:
     return lambda: client.link_report().state is not LinkState.LIVE or client.flush(0.05)
 
 
-@pytest.fixture
-def console() -> Iterator[VirtualConsole]:
-    with VirtualConsole(channels=8, faders_db=SOUNDCHECK) as c:
+@pytest.fixture(params=[X32, XAIR], ids=["x32", "xair"])
+def console(request: pytest.FixtureRequest) -> Iterator[VirtualConsole]:
+    with VirtualConsole(channels=8, faders_db=SOUNDCHECK, model=request.param) as c:
         yield c
 
 
 def x32_for(console: VirtualConsole, **kw: object) -> X32Client:
+    """A client of the console's family; read-backs soon after each set, so hops pace quickly."""
     host, port = console.address
-    return X32Client(host, port, channels=list(range(1, 9)), min_interval_s=0.005, **kw).connect()  # type: ignore[arg-type]
+    return X32Client(
+        host,
+        port,
+        channels=list(range(1, 9)),
+        min_interval_s=0.005,
+        verify_after_s=0.02,
+        model=console.model,
+        **kw,  # type: ignore[arg-type]
+    ).connect()
 
 
 def test_x32_show_start_bypass_release_restore_never_jump(console: VirtualConsole) -> None:
@@ -241,8 +251,7 @@ def test_x32_lost_link_freezes_fast_sends_nothing_and_keeps_a_persons_outage_mov
     assert any(a == "/xinfo" for a in console.missed)  # the heartbeat went on
     lost_rows = [k for k, link in enumerate(recorder.links) if link == "lost"]
     assert lost_rows
-    confirmed = [client.link.to_db(v) for v in [f.confirmed for f in client._faders]]
-    assert confirmed[2] == pytest.approx(console.fader_db(3))
+    assert client.link_report().held_db[2] == pytest.approx(console.fader_db(3))
     at_loss = recorder.rows[lost_rows[0]]
     assert np.allclose(at_loss, [source.trace[15][c] for c in range(8)], atol=0.01)
     # The fader moved during the outage is the person's: kept, held, not overwritten.
@@ -259,7 +268,13 @@ def test_reaper_start_resync_and_lost_link() -> None:
     fake.volumes = list(start)
     host, port = fake.address
     client = ReaperOscClient(
-        host, port, list(range(1, 9)), listen_host="127.0.0.1", listen_port=0, min_interval_s=0.005
+        host,
+        port,
+        list(range(1, 9)),
+        listen_host="127.0.0.1",
+        listen_port=0,
+        min_interval_s=0.005,
+        touch_release_s=0.02,
     ).connect()
     gains = TargetGains(8, 2.4)
     engine: Engine
