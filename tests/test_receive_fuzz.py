@@ -58,7 +58,7 @@ def blast(send: object, to: tuple[str, int], seed: int) -> None:
             wait_until(lambda: False, timeout=0.002)
 
 
-def until_seen(send: Callable[[], None], seen: Callable[[], bool], timeout: float = 30.0) -> bool:
+def until_seen(send: Callable[[], object], seen: Callable[[], bool], timeout: float = 30.0) -> bool:
     """Send a sentinel behind the garbage until it is seen (a full buffer may drop a copy)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
