@@ -358,3 +358,29 @@ def test_headless_shows_release_a_persons_fader_by_default() -> None:
     headless = argparse.Namespace(human_hold=None, headless=True)
     assert _human_hold(headless) == HEADLESS_HUMAN_HOLD_S
     assert _human_hold(argparse.Namespace(human_hold=3.0, headless=True)) == 3.0
+
+
+def test_start_frozen_moves_nothing_until_a_channel_is_armed(console: VirtualConsole) -> None:
+    client = x32_for(console)
+    gains = TargetGains(8, 2.4)
+    engine: Engine
+
+    def arm_channel_1() -> None:
+        engine.safety.set_state(0, ChannelState.AUTO)
+
+    source = PacedSource(
+        8,
+        30,
+        settled_x32(client),
+        lambda: [console.fader_db(c) for c in range(1, 9)],
+        {15: arm_channel_1},
+    )
+    engine = Engine(source, gains, [client], hop_samples=HOP_SAMPLES, start_frozen=True)  # type: ignore[arg-type]
+    try:
+        engine.run()
+    finally:
+        client.close()
+    trace = source.trace
+    assert all(row == trace[0] for row in trace[:17])  # nothing moved while all were locked
+    assert trace[-1][0] > trace[0][0] and trace[-1][1:] == trace[0][1:]  # only the armed one
+    assert_slewed(trace, set(), STEP_DB + QUANT_DB)

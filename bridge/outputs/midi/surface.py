@@ -22,7 +22,7 @@ from types import TracebackType
 import numpy as np
 
 from bridge.outputs.base import HumanMoveCallback
-from bridge.outputs.link import FaderLink, FaderState, LinkReport, LinkState
+from bridge.outputs.link import FaderLink, FaderState, LinkReport, LinkState, ReceiveGuard
 from bridge.outputs.midi.law import FaderLaw, db_to_value, value_to_db
 from bridge.outputs.midi.mappings import Incoming, MackieMapping, Mapping
 from bridge.outputs.midi.ports import MidiPort
@@ -71,6 +71,8 @@ class MidiSurface:
         )
         self.link.state = LinkState.LIVE  # nothing to read first: the surface shows no positions
         self.link.on_human_move = on_human_move
+        self.guard: ReceiveGuard[bytes] = ReceiveGuard(self.name, bytes)
+        """Counts and rate-limits the log of what cannot be decoded."""
         self._overridden = self.link.overridden
         self._lock = self.link.lock
         self._changed = self.link.changed
@@ -219,7 +221,7 @@ class MidiSurface:
                 try:
                     got = self._map.decode(data, now)
                 except Exception as exc:  # bytes no mapping expects: dropped, never fatal
-                    log.debug("%s: undecodable MIDI %s dropped: %s", self.name, data.hex(), exc)
+                    self.guard.drop(type(exc).__name__, data.hex()[:16])
                     continue
                 if got is not None and got.track is not None and got.track in self._index:
                     self._on_incoming(self._index[got.track], got, now)
