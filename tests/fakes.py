@@ -67,7 +67,10 @@ class FakeReaper:
         device: Address | None = None,
         loss: float = 0.0,
         seed: int = 0,
+        full_refresh: bool = True,
     ) -> None:
+        self.full_refresh = full_refresh
+        """False: a track count or bank select re-sends only what its cache lets through."""
         self.loss = loss
         """Probability that an incoming packet is dropped (UDP over Wi-Fi)."""
         self.dropped = 0
@@ -130,13 +133,13 @@ class FakeReaper:
     def _handle(self, address: str, args: list[object]) -> None:
         if address == "/device/track/count":
             self.bank_size = int(args[0])  # type: ignore[call-overload]
-            self._refresh(full=True)
+            self._refresh(full=self.full_refresh)
         elif address == "/device/track/bank/select":
             start = (int(args[0]) - 1) * self.bank_size  # type: ignore[call-overload]
             if start >= len(self.volumes) - 1:
                 start = max(0, len(self.volumes) - 2)
             self.bank_start = max(0, start) - max(0, start) % self.bank_size
-            self._refresh(full=True)
+            self._refresh(full=self.full_refresh)
         elif address.startswith("/track/"):
             parts = address.split("/")
             track = self.bank_start + int(parts[2])

@@ -244,3 +244,16 @@ def test_a_track_brought_back_is_handed_back(reaper: FakeReaper) -> None:
         reaper.person_moves(2, -10.2)  # back within 0.5 dB of where we left it
         assert wait_until(lambda: released == [1])
         assert client.overridden == frozenset()
+
+
+def test_a_reaper_that_does_not_answer_the_heartbeat_is_said_so_not_lost() -> None:
+    fake = FakeReaper(tracks=2, full_refresh=False)  # refreshes only through its send cache
+    try:
+        with client_for(fake, [1, 2]) as client:
+            assert "no heartbeat: a lost link is not seen" in client.status()
+            assert client.link.lost_after_s is None
+            client.send(np.array([-6.0, -6.0]), 0.0)
+            assert client.flush(1.0)
+            assert client.link_report().state == "live"
+    finally:
+        fake.close()

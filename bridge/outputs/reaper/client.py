@@ -113,6 +113,7 @@ class ReaperOscClient:
         self._feedback_from: Address | None = None
         """REAPER's sending address (its own socket, not its listen port), learned at connect."""
         self._last_heartbeat = -math.inf
+        self._no_heartbeat = False
         self._bank_asked: dict[int, float] = {}
         self._bank = 0
         """Bank our next `/track/N` messages address (the last one we selected)."""
@@ -181,8 +182,34 @@ class ReaperOscClient:
                 log.warning(
                     "%s: %s; a person's moves cannot be seen until it does", self.name, advice
                 )
+            elif self.link.lost_after_s is not None:
+                self._check_heartbeat()
             if self._automation_mode:
                 self._emit(self._automation_messages())
+
+    def _check_heartbeat(self) -> None:
+        """Our heartbeat must make REAPER answer, or its silence would read as a lost link for
+        the whole show; where it does not, lost-link detection is off and the status says so.
+        (Lock held.)"""
+        # Three in a row: a REAPER that re-sends unchanged values only once or twice fails here.
+        lost_after, self.link.lost_after_s = self.link.lost_after_s, None  # not lost meanwhile
+        for _ in range(3):
+            sent = time.monotonic()
+            self._last_heartbeat = sent
+            self._emit([rc.track_count(self._bank_size)])
+            if not self._changed.wait_for(
+                lambda: self.link.last_rx > sent,  # noqa: B023 (waited on before the next turn)
+                self._probe_timeout_s,
+            ):
+                break
+        else:
+            self.link.lost_after_s = lost_after
+            return
+        self._no_heartbeat = True
+        log.warning(
+            "%s: REAPER does not answer /device/track/count; a lost link cannot be detected",
+            self.name,
+        )
 
     def close(self) -> None:
         """Release our touches, stop the worker, close the socket; safe to call twice."""
@@ -262,6 +289,8 @@ class ReaperOscClient:
             line = f"connected {where}, feedback on :{self._listen[1]} ({fed})"
             if state is LinkState.RESYNCING:
                 line += ", re-reading"
+            if self._no_heartbeat:
+                line += ", no heartbeat: a lost link is not seen"
             if self.link.listen:
                 line += ", listening (no sets)"
             if self._overridden:
