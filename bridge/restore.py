@@ -102,6 +102,9 @@ def glide_back(
         if sink.link_report().state != "live":  # nothing lands: do not glide ahead of it
             time.sleep(hop_s)
             continue
+        reread = sink.take_base()
+        if reread is not None:  # the link came back: go on from what the console holds now
+            stage.adopt(reread)
         out = stage.process(np.zeros(n)).out_db
         k += 1
         sink.send(out, k * hop_s)

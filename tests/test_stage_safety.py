@@ -264,7 +264,7 @@ def test_x32_lost_link_freezes_fast_sends_nothing_and_keeps_a_persons_outage_mov
 
 def test_reaper_start_resync_and_lost_link() -> None:
     fake = FakeReaper(tracks=8)
-    start = [-10.0, -5.0, -20.0, -3.0, -12.0, -60.0, 0.0, -25.0]
+    start = [-10.0, -5.0, -20.0, -3.0, -12.0, -math.inf, 0.0, -25.0]  # -inf: fully down
     fake.volumes = list(start)
     host, port = fake.address
     client = ReaperOscClient(

@@ -69,6 +69,11 @@ class LinkEvent:
     detail: str = ""
 
 
+def close(a: float, b: float, tol: float) -> bool:
+    """Within `tol` of each other; two equal infinities (a fader at -inf dB) are close too."""
+    return a == b or abs(a - b) <= tol
+
+
 @dataclass
 class FaderState:
     """One driven fader; the owning link's lock guards it."""
@@ -102,8 +107,8 @@ class FaderState:
 
     def is_ours(self, value: float, tol: float) -> bool:
         """Close to what we last sent, or to any set still remembered."""
-        near_sent = self.sent is not None and abs(value - self.sent) <= tol
-        return near_sent or any(abs(value - v) <= tol for _, v in self.recent)
+        near_sent = self.sent is not None and close(value, self.sent, tol)
+        return near_sent or any(close(value, v, tol) for _, v in self.recent)
 
     def report(self, value: float, tol: float, first_report_is_read: bool = True) -> bool:
         """Take a value the other side reported; True when it means a person moved the fader.
@@ -117,7 +122,7 @@ class FaderState:
             return False
         before = self.confirmed
         self.confirmed = value
-        unchanged = before is not None and abs(value - before) <= tol
+        unchanged = before is not None and close(value, before, tol)
         if self.sent is None or unchanged or (before is None and first_report_is_read):
             if self.sent is None:
                 self.sent = value
@@ -261,7 +266,7 @@ class FaderLink(Generic[F]):
         for i, f in enumerate(self.faders):
             read = f.confirmed
             assert read is not None
-            if not resync or f.sent is None or abs(read - f.sent) <= self.tol:
+            if not resync or f.sent is None or close(read, f.sent, self.tol):
                 f.sent = read
                 continue
             if i in self.overridden:
@@ -288,7 +293,7 @@ class FaderLink(Generic[F]):
         if index not in self.overridden:
             self._take(index, value)
             return
-        if before is not None and abs(value - before) <= self.tol:
+        if before is not None and close(value, before, self.tol):
             return
         if f.away and f.sent is not None and self._near_db(value, f.sent):
             log.info(

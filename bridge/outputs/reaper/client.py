@@ -24,7 +24,7 @@ from types import TracebackType
 import numpy as np
 
 from bridge.outputs.base import HumanMoveCallback
-from bridge.outputs.link import FaderLink, FaderState, LinkReport, LinkState, ReceiveGuard
+from bridge.outputs.link import FaderLink, FaderState, LinkReport, LinkState, ReceiveGuard, close
 from bridge.outputs.osc import decode_message
 from bridge.outputs.reaper import codec as rc
 
@@ -45,7 +45,7 @@ READ_RETRY_S = 0.25
 
 
 def _near(a: float | None, b: float | None) -> bool:
-    return a is not None and b is not None and abs(a - b) <= TOLERANCE_DB
+    return a is not None and b is not None and close(a, b, TOLERANCE_DB)
 
 
 class ReaperOscClient:
@@ -194,6 +194,7 @@ class ReaperOscClient:
         # Three in a row: a REAPER that re-sends unchanged values only once or twice fails here.
         lost_after, self.link.lost_after_s = self.link.lost_after_s, None  # not lost meanwhile
         for _ in range(3):
+            self._wait_quiet()  # what still trails the last refresh is not an answer
             sent = time.monotonic()
             self._last_heartbeat = sent
             self._emit([rc.track_count(self._bank_size)])
@@ -210,6 +211,16 @@ class ReaperOscClient:
             "%s: REAPER does not answer /device/track/count; a lost link cannot be detected",
             self.name,
         )
+
+    def _wait_quiet(self, gap_s: float = 0.05, limit_s: float = 1.0) -> None:
+        """Until nothing arrived for `gap_s` (at most `limit_s`); lock held, released while
+        waiting."""
+        deadline = time.monotonic() + limit_s
+        while time.monotonic() < deadline:
+            heard = self.link.last_rx
+            self._changed.wait_for(lambda: self.link.last_rx != heard, gap_s)  # noqa: B023
+            if self.link.last_rx == heard:
+                return
 
     def close(self) -> None:
         """Release our touches, stop the worker, close the socket; safe to call twice."""
