@@ -141,7 +141,8 @@ class Engine:
 
     def human_move(self, ch: int, db: float) -> None:
         """An output saw a person move channel `ch`'s fader: that channel is theirs now."""
-        log.info("human override on channel %d at %.1f dB", ch + 1, db)
+        if self.safety.channels[ch].state is not ChannelState.HUMAN:
+            log.info("human override on channel %d at %.1f dB", ch + 1, db)
         self.safety.set_state(ch, ChannelState.HUMAN, db)
         self._human_at[ch] = time.monotonic()
 

@@ -353,13 +353,14 @@ class FaderLink(Generic[F]):
     # --- helpers (lock held) -------------------------------------------------------------------
 
     def _take(self, index: int, value: float) -> None:
+        log.info("%s: %d taken by hand", self.name, self.faders[index].target)
         self.overridden.add(index)
         f = self.faders[index]
         f.away = f.sent is None or not self._near_db(value, f.sent)
         self._queue_move(index, value)
 
     def _queue_move(self, index: int, value: float) -> None:
-        log.info("%s: %d moved by hand", self.name, self.faders[index].target)
+        log.debug("%s: %d moved by hand", self.name, self.faders[index].target)
         db = self.to_db(value)
         callback = self.on_human_move
         if callback is not None:
