@@ -294,8 +294,13 @@ def test_reaper_start_resync_and_lost_link() -> None:
         fake.paused = False
         assert wait_until(lambda: client.link_report().state is LinkState.LIVE, 5.0)
 
-    script = {10: pull, 20: outage_move, 25: plug}
-    source = PacedSource(8, 50, settled, lambda: [float(v) for v in fake.volumes], script)
+    script = {
+        10: pull,
+        20: outage_move,
+        25: plug,
+        45: lambda: engine.safety.set_mode(Mode.BYPASS),
+    }
+    source = PacedSource(8, 120, settled, lambda: [float(v) for v in fake.volumes], script)
     engine = Engine(source, gains, [client], hop_samples=HOP_SAMPLES)  # type: ignore[arg-type]
     client.on_human_move = engine.human_move
     try:
@@ -310,6 +315,8 @@ def test_reaper_start_resync_and_lost_link() -> None:
     assert not any("/volume/db" in a for a in fake.missed)  # nothing set while lost
     assert fake.volumes[3] == -30.0  # the outage move is kept
     assert client.overridden == {3}
+    held = [c for c in range(8) if c != 3]
+    assert [source.trace[-1][c] for c in held] == [start[c] for c in held]  # bypass: snapshot
 
 
 def test_a_dead_output_worker_freezes_the_show_and_the_summary_says_so(

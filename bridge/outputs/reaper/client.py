@@ -265,7 +265,8 @@ class ReaperOscClient:
             raise ValueError(f"{self.name}: expected {len(self._tracks)} gains, got {gains.shape}")
         with self._lock:
             for i, g in enumerate(gains):
-                if math.isfinite(g):  # a missing level keeps the previous target
+                # A missing level (NaN) keeps the previous target; -inf is the fader's bottom.
+                if math.isfinite(g) or g == -math.inf:
                     self.link.want(i, round(float(g), 3))
             self._emit(self._due(time.monotonic()))
 
