@@ -14,6 +14,10 @@ from typing import NoReturn
 from bridge import __version__
 from bridge.config import DEMO_SONG_DIR, VIRTUAL_CONSOLE_HOST
 
+HEADLESS_HUMAN_HOLD_S = 10.0
+"""Without the TUI nobody can press release: a fader a person took is the model's again this long
+after their last move (unless they hand it back sooner from the console)."""
+
 log = logging.getLogger("ailive")
 
 EXTENSIONS = ("models.data.cli", "models.cli")
@@ -66,7 +70,28 @@ def _add_common_show(p: argparse.ArgumentParser) -> None:
         default=None,
         metavar="S",
         help="a fader you move goes back to the model S seconds after your last move "
-        "(default: it stays yours until you release it in the TUI)",
+        f"(default: {HEADLESS_HUMAN_HOLD_S:g} s headless; with the TUI it stays yours until you "
+        "release it there, or on the console: bring it back to where the model left it, or "
+        "press the channel's select button)",
+    )
+    p.add_argument(
+        "--mode",
+        choices=("absolute", "relative", "listen"),
+        default=None,
+        help="absolute: the model sets each level; relative: it rides +-range_db around your "
+        "soundcheck fader; listen: it shows its proposals and sets nothing (default: the "
+        "profile's, else absolute)",
+    )
+    p.add_argument(
+        "--start-frozen",
+        action="store_true",
+        help="start with every channel locked where the console has it; arm them one by one "
+        "with the TUI's lock key",
+    )
+    p.add_argument(
+        "--restore-at-end",
+        action="store_true",
+        help="at the end of the show, glide every fader back to the soundcheck snapshot",
     )
     p.add_argument(
         "--play",
@@ -138,6 +163,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         metavar="PORT",
         help="UDP port of the virtual console (default: any free port)",
+    )
+    p.add_argument(
+        "--faders",
+        default="",
+        metavar="LIST",
+        help="the virtual console's soundcheck levels in dB, e.g. -10,-5,-20,-3,-12,-inf,0,-25",
     )
 
     p = verbs.add_parser(
@@ -228,6 +259,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default=VIRTUAL_CONSOLE_HOST)
     p.add_argument("--port", type=_port, default=10023)
     p.add_argument("--channels", type=int, default=32, choices=range(1, 33), metavar="N")
+    p.add_argument(
+        "--faders",
+        default="",
+        metavar="LIST",
+        help="start levels in dB of channels 1.., e.g. -10,-5,-20,-3,-12,-inf,0,-25",
+    )
+
+    p = verbs.add_parser(
+        "restore",
+        help="glide the console back to a show's soundcheck snapshot",
+        description="Connect to the output a show drove and move every fader back to the levels "
+        "read at its start (SHOWDIR/snapshot.json), one slew step per 50 ms.",
+    )
+    p.add_argument("showdir", type=Path, help="the show's --out folder")
+    p.add_argument("--host", default=None, help="console address (default: the show's)")
+    p.add_argument("--port", type=_port, default=None, help="console port (default: the show's)")
 
     for name in EXTENSIONS:
         try:

@@ -122,6 +122,43 @@ def _run_show(
             log.warning("interrupted: writing what was mixed so far")
 
 
+def _human_hold(args: argparse.Namespace) -> float | None:
+    """--human-hold, or the headless default: without the TUI nobody can press release."""
+    from bridge.cli import HEADLESS_HUMAN_HOLD_S
+
+    if args.human_hold is not None:
+        return float(args.human_hold)
+    headless = args.headless or not (sys.stdout.isatty() and sys.stdin.isatty())
+    return HEADLESS_HUMAN_HOLD_S if headless else None
+
+
+def _snapshot(
+    show: Show, sink: object, profile: str, host: str, port: int, channels: list[int]
+) -> None:
+    """Write the soundcheck snapshot (what the output read at connect) into the show folder."""
+    from bridge.restore import Snapshot, write_snapshot
+
+    report = getattr(sink, "link_report", None)
+    if show.out_dir is None or report is None:
+        return
+    levels = list(report().held_db)
+    path = write_snapshot(show.out_dir, Snapshot(profile, host, port, channels, show.names, levels))
+    log.info("soundcheck snapshot: %s (put it back with `ailive restore %s`)", path, show.out_dir)
+
+
+def _wire(show: Show, sink: object, args: argparse.Namespace) -> None:
+    """The output's callbacks into the engine: a person's move, a release from the console."""
+    sink.on_human_move = show.engine.human_move  # type: ignore[attr-defined]
+    if hasattr(sink, "on_release"):
+        sink.on_release = show.engine.release
+
+
+def _end_of_show(show: Show, args: argparse.Namespace) -> None:
+    if getattr(args, "restore_at_end", False):
+        reached = show.engine.glide_to_snapshot()
+        log.info("snapshot %s", "restored" if reached else "not reached in time")
+
+
 def _finish(show: Show) -> None:
     outputs = show.write_outputs()
     show.close()
@@ -135,7 +172,7 @@ def _finish(show: Show) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from bridge.outputs.x32 import X32Client
+    from bridge.outputs.x32.client import X32Client
     from bridge.sources import FileSource
     from bridge.virtual_console import VirtualConsole
 
@@ -145,8 +182,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     n = source.n_channels
     if n > 32:
         raise CliError(f"the virtual X32 has 32 channels; this song has {n}")
+    from bridge.virtual_console import parse_faders
+
+    try:
+        faders = parse_faders(args.faders)
+    except ValueError as exc:
+        raise CliError(f"--faders: {exc}") from exc
     console = VirtualConsole(
-        port=args.console_port, channels=32, names=[name[:12] for name in song.names]
+        port=args.console_port,
+        channels=32,
+        names=[name[:12] for name in song.names],
+        faders_db=faders,
     )
     try:
         console.start()
@@ -157,7 +203,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         ) from exc
     host, port = console.address
     log.info("virtual X32 console listening on %s:%d", host, port)
-    client = X32Client(host, port, channels=list(range(1, n + 1)))
+    client = X32Client(host, port, channels=list(range(1, n + 1)), listen=args.mode == "listen")
     try:
         client.connect()
     except ConnectionError as exc:
@@ -173,11 +219,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
         names=names,
         title=f"demo: {title}",
         mix_outputs=_mix_player(args.play),
-        human_hold_s=args.human_hold,
+        human_hold_s=_human_hold(args),
+        ride="relative" if args.mode == "relative" else "absolute",
+        start_frozen=args.start_frozen,
     )
     if args.fast:  # nothing waits for the hops of an as-fast-as-possible run: no deadline
         show.engine.deadline_s = math.inf
-    client.on_human_move = show.engine.human_move
+    _wire(show, client, args)
+    _snapshot(show, client, "virtual-x32", host, port, list(range(n)))
     log.info(
         "mixing %d channels of %r with %s (%s)",
         n,
@@ -187,6 +236,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
     try:
         _run_show(show, headless=args.headless, exit_when_done=args.seconds is not None)
+        _end_of_show(show, args)
         _finish(show)
         faders = [console.fader_db(ch) for ch in range(1, n + 1)]
         print(
@@ -228,7 +278,7 @@ def _write_rpp(path: Path, folder: Path, song: Song, show: Show) -> str:
     """The render's automation as REAPER envelopes, with the channel files as items."""
     import numpy as np
 
-    from bridge.outputs.rpp_writer import RppError, write_automation
+    from bridge.outputs.rpp.writer import RppError, write_automation
     from models.song import channel_files
 
     try:
@@ -269,6 +319,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     missing = [c + 1 for c in channels if c not in strips]
     if missing and not args.no_console:
         raise CliError(f"capture channels {missing} are not in profile {profile.name!r}")
+    if args.mode:
+        profile.mode = args.mode
     gain_source = _gain_source(args.gain_source)
     names = [strips[c].name if c in strips and strips[c].name else f"Ch {c + 1}" for c in channels]
     try:
@@ -288,7 +340,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         names = [nm or fallback for nm, fallback in zip(client.names, names, strict=False)]
         sinks.append(client)
     if args.rpp:
-        from bridge.outputs.rpp_writer import RppRecorder
+        from bridge.outputs.rpp.writer import RppRecorder
 
         sinks.append(RppRecorder(args.rpp, names))  # "record automation": written at the end
     show = Show(
@@ -299,10 +351,20 @@ def cmd_run(args: argparse.Namespace) -> int:
         names=names,
         title=f"live: {profile.name}",
         mix_outputs=_mix_player(args.play),
-        human_hold_s=args.human_hold,
+        human_hold_s=_human_hold(args),
+        ride="relative" if profile.mode == "relative" else "absolute",
+        start_frozen=args.start_frozen,
     )
     if client is not None:
-        client.on_human_move = show.engine.human_move
+        _wire(show, client, args)
+        _snapshot(
+            show,
+            client,
+            str(profile.path),
+            args.host or profile.host,
+            args.port or profile.port,
+            channels,
+        )
     capture = [c + 1 for c in channels]
     log.info(apply_profile_limits(show.engine.safety, profile, capture).describe(profile.name))
     if args.seconds:
@@ -316,6 +378,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         live_profile=profile.name,
         capture_channels=capture,
     )
+    _end_of_show(show, args)
     _finish(show)
     return 0
 
@@ -365,8 +428,48 @@ def cmd_console(args: argparse.Namespace) -> int:
     from bridge.virtual_console import main as console_main
 
     argv = ["--host", args.host, "--port", str(args.port), "--channels", str(args.channels)]
+    if args.faders:
+        argv += ["--faders", args.faders]
     argv += ["-v"] * args.verbose
     return console_main(argv)
 
 
-__all__ = ["cmd_console", "cmd_demo", "cmd_devices", "cmd_profiles", "cmd_render", "cmd_run"]
+def cmd_restore(args: argparse.Namespace) -> int:
+    from bridge.outputs.factory import SinkError, make_sink
+    from bridge.profiles import ProfileError, find_profile
+    from bridge.restore import SnapshotError, glide_back, read_snapshot
+
+    try:
+        snap = read_snapshot(args.showdir)
+        profile = find_profile(snap.profile)
+    except (SnapshotError, ProfileError) as exc:
+        raise CliError(str(exc)) from exc
+    profile.mode = "absolute"
+    try:
+        sink = make_sink(
+            profile, snap.channels, host=args.host or snap.host, port=args.port or snap.port
+        )
+    except SinkError as exc:
+        raise CliError(str(exc), exit_code=1) from exc
+    try:
+        reached = glide_back(sink, snap.levels_db)
+    finally:
+        sink.close()
+    levels = "  ".join(
+        f"{n[:8]} {v:+.1f}"
+        for n, v in zip(snap.names, snap.levels_db, strict=True)
+        if v is not None
+    )
+    print(f"{'restored' if reached else 'NOT fully restored'}: {levels}")
+    return 0 if reached else 1
+
+
+__all__ = [
+    "cmd_console",
+    "cmd_demo",
+    "cmd_devices",
+    "cmd_profiles",
+    "cmd_render",
+    "cmd_restore",
+    "cmd_run",
+]

@@ -12,13 +12,15 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from bridge.config import HOP_SAMPLES
 from bridge.mixdown import DirectMixer, MixOutput, MixRecorder
 from bridge.outputs.base import GainSink
-from bridge.safety import ChannelState, SafetyStage
+from bridge.outputs.link import LinkState
+from bridge.safety import ChannelState, Mode, SafetyStage
 from bridge.sources import AudioSource, SourceError
 from models.gainsource import GainSource, InputAudioError
 
@@ -44,6 +46,8 @@ class HopSnapshot:
     mode: str
     states: list[str]
     source_stats: dict[str, int] = field(default_factory=dict)
+    link: str = "live"
+    """'live', 'lost' (an output went silent: every fader held) or 'fault: ...'."""
 
 
 @dataclass
@@ -56,6 +60,12 @@ class EngineStats:
     latency_ms: list[float] = field(default_factory=list)
     """Last captured sample of a hop -> the sinks called with its gains (live sources only)."""
     stopped_by: str = "end of source"
+    link_outages: int = 0
+    """Times an output's link was lost (every fader held until it was re-read)."""
+    link_faults: list[str] = field(default_factory=list)
+    """Outputs that failed for good (e.g. a receive thread died): faders frozen."""
+    events: list[tuple[float, str]] = field(default_factory=list)
+    """(time.monotonic(), what) for link holds and resumes: how fast the engine reacted."""
 
     def percentile_ms(self, q: float) -> float:
         return float(np.percentile(self.compute_ms, q)) if self.compute_ms else 0.0
@@ -76,7 +86,12 @@ class Engine:
             previous gains are held (counted as a deadline miss). math.inf: no deadline, for
             runs that must equal the offline pass however busy the machine is (tests).
         human_hold_s: a fader a person moved goes back to the model this long after their last
-            move; None keeps it theirs until released (`release`, the TUI's release key).
+            move; None keeps it theirs until released (`release`, the TUI's release key, or
+            from the console when the output shows it).
+        ride: 'absolute' (the model sets the level) or 'relative' (+-range_db around the
+            snapshot the outputs read at connect).
+        start_frozen: every channel starts locked (held where the console has it); the
+            engineer arms them one by one (the TUI's lock key).
         recorder, mix_outputs: direct mode: the gains are applied to the audio, and the mono mix
             goes to the recorder (a file at the end) and each mix output (e.g. a sound card).
     """
@@ -93,6 +108,8 @@ class Engine:
         mix_outputs: Sequence[MixOutput] = (),
         on_hop: Callable[[HopSnapshot], None] | None = None,
         human_hold_s: float | None = None,
+        ride: str = "absolute",
+        start_frozen: bool = False,
     ) -> None:
         self.source = source
         self.gain_source = gain_source
@@ -106,13 +123,19 @@ class Engine:
         ]
         self.on_hop = on_hop
         self.n = source.n_channels
-        self.safety = SafetyStage(self.n, self.hop_s)
+        self.safety = SafetyStage(self.n, self.hop_s, ride=ride)
+        if start_frozen:
+            for ch in range(self.n):
+                self.safety.set_state(ch, ChannelState.LOCKED)
         self.mixer = DirectMixer(self.n) if self.mix_outputs else None
         self.stats = EngineStats()
         self._stop = threading.Event()
         self.latest: HopSnapshot | None = None
         self.human_hold_s = human_hold_s
         self._human_at: dict[int, float] = {}
+        self._snapshot_taken: set[int] = set()
+        self._link_down = ""
+        self._faulted_links: set[str] = set()
 
     def stop(self) -> None:
         """End the run after the current hop. A source that waits for its next hop (a stepped
@@ -124,18 +147,105 @@ class Engine:
 
     def human_move(self, ch: int, db: float) -> None:
         """An output saw a person move channel `ch`'s fader: that channel is theirs now."""
-        log.info("human override on channel %d at %.1f dB", ch + 1, db)
+        if self.safety.channels[ch].state is not ChannelState.HUMAN:
+            log.info("human override on channel %d at %.1f dB", ch + 1, db)
         self.safety.set_state(ch, ChannelState.HUMAN, db)
         self._human_at[ch] = time.monotonic()
 
     def release(self, ch: int) -> None:
-        """Give channel `ch` back to the model, here and on every output that yielded it."""
-        self.safety.set_state(ch, ChannelState.AUTO)
+        """Give channel `ch` back to the model, here and on every output that yielded it; the
+        model moves on from where the console's fader is."""
         self._human_at.pop(ch, None)
         for sink in self.sinks:
             release = getattr(sink, "release", None)
             if release is not None:
                 release(ch)
+        level = None
+        for sink in self._linked():
+            held = sink.link_report().held_db
+            if ch < len(held) and held[ch] is not None:
+                level = held[ch]
+        if level is not None:
+            self.safety.adopt([None] * ch + [level])
+        self.safety.set_state(ch, ChannelState.AUTO)
+
+    def restore_snapshot(self) -> None:
+        """Glide every fader back to the soundcheck snapshot (slewed), then hold it there."""
+        log.info("restoring the snapshot")
+        self.safety.set_mode(Mode.RESTORE)
+
+    def glide_to_snapshot(
+        self, timeout_s: float = 30.0, pace: Callable[[], None] | None = None
+    ) -> bool:
+        """After the show: restore the snapshot hop by hop (real time unless `pace` is given);
+        True when every movable fader reached it."""
+        self.restore_snapshot()
+        deadline = time.monotonic() + timeout_s
+        k = self.stats.hops
+        while time.monotonic() < deadline:
+            _, held = self._watch_links()  # adopt re-reads before the step, never after
+            out = self.safety.process(np.zeros(self.n)).out_db if held is None else held
+            k += 1
+            for sink in self.sinks:
+                try:
+                    sink.send(out, k * self.hop_s)
+                except OSError as exc:
+                    log.warning("output %s failed: %s", sink.name, exc)
+            if self.safety.mode is Mode.FREEZE:
+                return True
+            if pace is not None:
+                pace()
+            else:  # each step lands before the next: no two steps reach a console as one
+                t0 = time.monotonic()
+                for sink in self.sinks:
+                    sink.flush(1.0)
+                time.sleep(max(0.0, self.hop_s - (time.monotonic() - t0)))
+        return False
+
+    def _linked(self) -> list[Any]:
+        """Outputs with a fader link (they read the console and report its state)."""
+        return [s for s in self.sinks if hasattr(s, "link_report") and hasattr(s, "take_base")]
+
+    def _watch_links(self) -> tuple[str, np.ndarray | None]:
+        """Adopt what outputs read at connect or resync; while a link is down, what the console
+        holds (its last confirmed values) and why, so the engine holds every fader."""
+        down = ""
+        held: np.ndarray | None = None
+        for sink in self._linked():
+            base = sink.take_base()
+            if base is not None:
+                fresh = [c for c, v in enumerate(base) if v is not None]
+                first = [c for c in fresh if c not in self._snapshot_taken]
+                if first:
+                    self.safety.adopt([v if c in first else None for c, v in enumerate(base)], True)
+                    self._snapshot_taken.update(first)
+                    log.info("%s: started from the console's faders", sink.name)
+                self.safety.adopt([v if c not in first else None for c, v in enumerate(base)])
+            report = sink.link_report()
+            if report.state is LinkState.FAULT:
+                if sink.name not in self._faulted_links:
+                    self._faulted_links.add(sink.name)
+                    reason = f"{sink.name}: {report.fault}"
+                    self.stats.link_faults.append(reason)
+                    self.stats.faults += 1
+                    self.safety.fault(reason)
+                    self.safety.set_mode(Mode.FREEZE)
+                down = f"fault: {sink.name}: {report.fault}"
+            elif report.state in (LinkState.LOST, LinkState.RESYNCING) and not down:
+                down = "lost"
+            if down and held is None:
+                held = self.safety.current_db
+                for c, v in enumerate(report.held_db[: self.n]):
+                    if v is not None:
+                        held[c] = v
+        if down and not self._link_down:
+            self.stats.events.append((time.monotonic(), f"hold: {down}"))
+            if down == "lost":
+                self.stats.link_outages += 1
+        elif self._link_down and not down:
+            self.stats.events.append((time.monotonic(), "resume"))
+        self._link_down = down
+        return down, held
 
     def _expire_human_holds(self) -> None:
         if self.human_hold_s is None or not self._human_at:
@@ -151,6 +261,7 @@ class Engine:
 
     def run(self) -> EngineStats:
         self.gain_source.reset(self.n, self.source.sample_rate)
+        self._watch_links()  # start from the console's faders: the first move is one step
         applied = self.safety.current_db
         model_db = np.zeros(self.n)
         try:
@@ -188,11 +299,14 @@ class Engine:
         rms_db = _level_db(np.sqrt(np.mean(clean.astype(np.float64) ** 2, axis=1)))
 
         self._expire_human_holds()
+        link, held = self._watch_links()
         t0 = time.perf_counter()
         try:
             model_db = self.gain_source.step(hop)
             compute_s = time.perf_counter() - t0
-            if compute_s > self.deadline_s:
+            if held is not None:
+                out = held  # a link is down: every fader holds, and we record what it holds
+            elif compute_s > self.deadline_s:
                 self.stats.misses += 1
                 out = applied
             else:
@@ -214,6 +328,9 @@ class Engine:
         if captured is not None:
             self.stats.latency_ms.append((time.perf_counter() - captured) * 1000)
         for sink in self.sinks:
+            mark = getattr(sink, "mark_link", None)
+            if mark is not None:
+                mark(link or "live")
             try:
                 sink.send(out, t_next)
             except OSError as exc:
@@ -233,6 +350,7 @@ class Engine:
             mode=self.safety.mode.value,
             states=[c.state.value for c in self.safety.channels],
             source_stats=self.source.stats(),
+            link=link or "live",
         )
         self.latest = snap
         if self.on_hop is not None:

@@ -1,7 +1,8 @@
 """Switching the live profile: its per-channel limits go into the running show's safety stage.
 
-Only floor, ceiling, offset and protection change; the output target (console address, kind)
-stays as the show was started, since re-pointing a live output is not done mid-show.
+Only floor, ceiling, offset, relative range and protection change; the output target (console
+address, kind) stays as the show was started, since re-pointing a live output is not done
+mid-show.
 """
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ def apply_profile_limits(
     safety: SafetyStage, profile: Profile, capture_channels: list[int]
 ) -> ApplyResult:
     """Give show channel i (capture channel `capture_channels[i]`, 1-based) the profile's
-    floor/ceiling/offset and protection. A channel the profile protects becomes protected; one
-    it no longer protects goes back to auto; locked, manual and human states stay the engineer's.
+    floor/ceiling/offset, relative range and protection. A channel the profile protects becomes
+    protected; one it no longer protects goes back to auto; locked, manual and human states stay
+    the engineer's.
     """
     by_capture = {c.capture: c for c in profile.channels}
     matched: list[int] = []
@@ -54,6 +56,7 @@ def apply_profile_limits(
             settings.floor_db = m.floor_db
             settings.ceiling_db = m.ceiling_db
         safety.nudge_offset(i, m.offset_db - settings.offset_db)
+        settings.range_db = m.range_db
         if m.protected and settings.state is not ChannelState.PROTECTED:
             safety.set_state(i, ChannelState.PROTECTED)
         elif not m.protected and settings.state is ChannelState.PROTECTED:

@@ -10,7 +10,7 @@ from typing import Any
 
 from bridge.channels import parse_channels
 from bridge.config import MAPPINGS_DIR, SAFETY, USER_MAPPINGS_DIR, X32_PORT, XAIR_PORT
-from bridge.outputs.midi_law import FaderLaw, LawError, LinearDbLaw, make_law
+from bridge.outputs.midi.law import FaderLaw, LawError, LinearDbLaw, make_law
 
 OUTPUT_KINDS = ("x32", "xair", "reaper", "mackie", "cc")
 """x32: X32/M32 OSC; xair: X-Air/MR OSC; reaper: REAPER OSC; mackie: Mackie Control; cc: MIDI CC."""
@@ -20,6 +20,11 @@ MAX_STRIP = {"x32": 32, "xair": 16}
 """Console channels per family (the other outputs address up to 64 tracks/strips)."""
 AUTOMATION_MODES = ("", "trim", "read", "touch", "latch", "write")
 MIDI_TRANSPORTS = ("rtmidi", "jack", "tcp")
+MODES = ("absolute", "relative", "listen")
+"""absolute: the model sets each level; relative: it rides +-range_db around the engineer's
+snapshot; listen: it runs and shows its proposals, and no fader is set."""
+RESYNC_POLICIES = ("hold", "adopt")
+"""A fader that changed while the link was down: a person's (held) or the model's new base."""
 DEFAULT_LAWS: dict[str, FaderLaw] = {
     "mackie": LinearDbLaw(-60.0, 12.0),
     "cc": LinearDbLaw(-60.0, 6.0),
@@ -50,6 +55,8 @@ class ChannelMap:
     offset_db: float = 0.0
     protected: bool = False
     """Never touched by the model (talkback, playback)."""
+    range_db: float = 6.0
+    """Relative mode: the model moves this fader at most this many dB from its snapshot."""
     midi_channel: int = 0
     """Generic CC: MIDI channel 1..16 (default: the strip number)."""
     cc: int = -1
@@ -85,6 +92,11 @@ class Profile:
     """Generic CC: default controller number (7 = channel volume)."""
     law: FaderLaw | None = None
     """MIDI outputs: dB <-> controller value ([law] table; a default per kind)."""
+    mode: str = "absolute"
+    """One of MODES (`--mode` overrides)."""
+    on_resync: str = "hold"
+    """One of RESYNC_POLICIES: a fader changed while the link was down is held as a person's
+    (the safe default) or adopted as the model's new base."""
 
 
 _TOP_KEYS = {
@@ -105,6 +117,8 @@ _TOP_KEYS = {
     "cc_bits",
     "cc_number",
     "law",
+    "mode",
+    "on_resync",
 }
 _CH_KEYS = {
     "capture",
@@ -114,6 +128,7 @@ _CH_KEYS = {
     "ceiling_db",
     "offset_db",
     "protected",
+    "range_db",
     "midi_channel",
     "cc",
 }
@@ -133,6 +148,12 @@ def _int(path: Path, fld: str, value: Any, lo: int, hi: int) -> int:
     if not lo <= value <= hi:
         raise ProfileError(path, fld, f"must be from {lo} to {hi}, got {value}")
     return value
+
+
+def _choice(path: Path, fld: str, value: Any, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ProfileError(path, fld, f"must be one of {list(allowed)}, got {value!r}")
+    return str(value)
 
 
 def parse_profile(data: dict[str, Any], path: Path) -> Profile:
@@ -211,6 +232,7 @@ def parse_profile(data: dict[str, Any], path: Path) -> Profile:
                 ceiling_db=ceil,
                 offset_db=_num(path, f"{where}.offset_db", merged.get("offset_db", 0.0), -40, 40),
                 protected=protected,
+                range_db=_num(path, f"{where}.range_db", merged.get("range_db", 6.0), 0, 40),
             )
         )
         if output == "cc":
@@ -226,6 +248,8 @@ def _parse_output_fields(data: dict[str, Any], path: Path, prof: Profile) -> Non
     if mode not in AUTOMATION_MODES:
         raise ProfileError(path, "automation_mode", f"must be one of {list(AUTOMATION_MODES)}")
     prof.automation_mode = mode
+    prof.mode = _choice(path, "mode", data.get("mode", "absolute"), MODES)
+    prof.on_resync = _choice(path, "on_resync", data.get("on_resync", "hold"), RESYNC_POLICIES)
     transport = data.get("midi_transport", "rtmidi")
     if transport not in MIDI_TRANSPORTS:
         raise ProfileError(path, "midi_transport", f"must be one of {list(MIDI_TRANSPORTS)}")

@@ -47,6 +47,8 @@ class Show:
         mix_outputs: list[MixOutput] | None = None,
         human_hold_s: float | None = None,
         title: str = "",
+        ride: str = "absolute",
+        start_frozen: bool = False,
     ) -> None:
         self.source = source
         self.gain_source = gain_source
@@ -65,6 +67,8 @@ class Show:
             mix_outputs=mix_outputs or [],
             human_hold_s=human_hold_s,
             on_hop=self._on_hop,
+            ride=ride,
+            start_frozen=start_frozen,
         )
         self.done = threading.Event()
         self.stats: EngineStats | None = None
@@ -141,6 +145,8 @@ class Show:
             "faults": stats.faults,
             "sink_errors": stats.sink_errors,
             "stopped_by": stats.stopped_by,
+            "link_outages": stats.link_outages,
+            "link_faults": stats.link_faults,
             "outputs": {s.name: s.status() for s in self.engine.sinks},
         }
         out.summary_json = self.out_dir / "summary.json"

@@ -18,20 +18,18 @@ from dataclasses import dataclass
 from types import TracebackType
 
 from bridge.config import VIRTUAL_CONSOLE_HOST, VIRTUAL_CONSOLE_PORT
-from bridge.outputs.console_models import MODELS, X32, ConsoleModel
-from bridge.outputs.x32_law import (
+from bridge.outputs.link import ReceiveGuard
+from bridge.outputs.osc import OscArg, decode_message, encode_message
+from bridge.outputs.x32.codec import (
     CHANNEL_COUNT,
     NAME_MAX_CHARS,
-    OscArg,
     channel_fader_address,
     channel_name_address,
     channel_on_address,
-    decode_message,
-    encode_message,
-    fader_to_db,
     parse_channel_address,
-    quantize,
 )
+from bridge.outputs.x32.law import db_to_fader, fader_to_db, quantize
+from bridge.outputs.x32.models import MODELS, X32, ConsoleModel
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +41,8 @@ CONSOLE_NAME = "AiLive-Virtual"
 CONSOLE_FIRMWARE = "4.06"
 SERVER_VERSION = "V2.07"
 HISTORY_LEN = 10_000
+MAX_XREMOTE = 4
+"""An X32 serves at most 4 /xremote clients; a fifth is ignored until one expires."""
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,10 @@ class VirtualConsole:
         seed: int = 0,
         initial_fader: float = 0.75,
         model: ConsoleModel = X32,
+        faders_db: Sequence[float] | None = None,
     ) -> None:
+        """`faders_db`: start levels of channels 1.. (e.g. a soundcheck, -inf for a closed
+        fader); the rest start at `initial_fader`."""
         channels = model.channels if channels is None else channels
         if not 1 <= channels <= min(model.channels, CHANNEL_COUNT):
             raise ValueError(f"channels must be 1..{model.channels}, got {channels}")
@@ -93,6 +96,12 @@ class VirtualConsole:
 
         self._lock = threading.Lock()
         self._faders = [quantize(initial_fader)] * channels
+        for i, db in enumerate(list(faders_db or [])[:channels]):
+            self._faders[i] = quantize(db_to_fader(db))
+        self.paused = False
+        """A pulled cable: packets are counted in `missed` and not answered; nothing is pushed."""
+        self.missed: list[str] = []
+        self.guard = ReceiveGuard("virtual console", decode_message)
         self._main = quantize(initial_fader)
         self._names = [n[:NAME_MAX_CHARS] for n in names] + [""] * (channels - len(names))
         self._on = [1] * channels
@@ -232,6 +241,19 @@ class VirtualConsole:
             out = self._push(channel_fader_address(ch), (self._faders[i],), exclude=None)
         self._send_all(out)
 
+    def press_select(self, ch: int) -> None:
+        """A person presses channel `ch`'s select button: /-stat/selidx goes to subscribers."""
+        with self._lock:
+            out = self._push("/-stat/selidx", (self._index(ch),), exclude=None)
+        self._send_all(out)
+
+    def send_as_console(self, data: bytes, to: Address) -> None:
+        """Send raw bytes from the console's own socket (drills: garbage that passes the
+        sender check of a client)."""
+        sock = self._sock
+        if sock is not None:
+            sock.sendto(data, to)
+
     # --- receive loop and dispatch -------------------------------------------------------------
 
     def _serve(self) -> None:
@@ -254,17 +276,19 @@ class VirtualConsole:
                 if self._loss and self._rng.random() < self._loss:
                     self._dropped += 1
                     continue
+                if self.paused:
+                    self.missed.append(data.split(b"\0", 1)[0].decode("latin-1"))
+                    continue
             try:
                 self._handle(data, (str(sender[0]), int(sender[1])))
             except Exception:  # one bad packet must never kill the console
                 log.exception("error handling packet from %s:%d", *sender[:2])
 
     def _handle(self, data: bytes, sender: Address) -> None:
-        try:
-            address, args = decode_message(data)
-        except ValueError as exc:
-            log.debug("malformed packet from %s:%d ignored: %s", *sender, exc)
+        message = self.guard.decode(data)
+        if message is None:
             return
+        address, args = message
         log.debug("%s:%d -> %s %s", *sender, address, args)
         out: Outgoing = []
         handler = self._handlers.get(address)
@@ -295,7 +319,12 @@ class VirtualConsole:
         return [(encode_message("/status", "active", self._host, CONSOLE_NAME), sender)]
 
     def _on_xremote(self, args: list[object], sender: Address) -> Outgoing:
-        self._subscribers[sender] = time.monotonic() + self._xremote_timeout_s
+        now = time.monotonic()
+        self._prune(now)
+        if sender not in self._subscribers and len(self._subscribers) >= MAX_XREMOTE:
+            log.debug("/xremote from %s:%d refused: %d clients already", *sender, MAX_XREMOTE)
+            return []
+        self._subscribers[sender] = now + self._xremote_timeout_s
         return []
 
     def _on_main_fader(self, args: list[object], sender: Address) -> Outgoing:
@@ -363,13 +392,27 @@ class VirtualConsole:
 
     def _send_all(self, out: Outgoing) -> None:
         sock = self._sock
-        if sock is None:
+        if sock is None or self.paused:
             return
         for msg, addr in out:
             try:
                 sock.sendto(msg, addr)
             except OSError as exc:
                 log.debug("send to %s:%d failed: %s", *addr, exc)
+
+
+def parse_faders(text: str) -> list[float]:
+    """'-10,-5,-inf,0' -> levels in dB (-inf allowed, -90..+10 otherwise); ValueError if bad."""
+    out = []
+    for part in (p.strip() for p in text.split(",")) if text.strip() else []:
+        try:
+            db = float(part)
+        except ValueError:
+            raise ValueError(f"not a level in dB: {part!r}") from None
+        if db != float("-inf") and not -90.0 <= db <= 10.0:
+            raise ValueError(f"levels are -inf or -90..10 dB, got {part}")
+        out.append(db)
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -384,6 +427,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--model", choices=sorted(MODELS), default="x32", help="console family")
     parser.add_argument("--names", default="", help="comma-separated channel names")
     parser.add_argument("--loss", type=float, default=0.0, help="incoming packet-drop probability")
+    parser.add_argument(
+        "--faders",
+        default="",
+        help="start levels in dB of channels 1.., e.g. -10,-5,-20,-3,-12,-inf,0,-25",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log every packet received")
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -392,6 +440,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     names = [n.strip() for n in args.names.split(",")] if args.names else None
     try:
+        faders = parse_faders(args.faders)
+    except ValueError as exc:
+        print(f"error: --faders: {exc}")
+        return 2
+    try:
         console = VirtualConsole(
             args.host,
             args.port,
@@ -399,6 +452,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             names=names,
             loss=args.loss,
             model=MODELS[args.model],
+            faders_db=faders,
         )
         with console:
             host, port = console.address

@@ -3,8 +3,10 @@
 `FakeReaper`: REAPER itself cannot run on these machines (no display, no licence for CI), so it
 stands in for the part of REAPER's OSC surface we use, behaving as csurf_osc.cpp in reaper-sdk
 does: bank-relative track numbers, `/device/track/count` and `/device/track/bank/select` (1-based)
-with a refresh of the bank's names, numbers and levels, volume sets not echoed on their own
-address but on `/volume/str`, touch and automation modes.
+with a full refresh of the bank's names, numbers and levels (our heartbeat relies on this refresh;
+it is read from csurf_osc's bank handling, not measured against a running REAPER), volume sets not
+echoed on their own address but on `/volume/str`, touch and automation modes. `paused` stands for a
+pulled cable: nothing arrives and nothing is sent.
 `FakeMackieHost`: a DAW taking Mackie Control, as REAPER's csurf_mcu.cpp: banks that stop at the
 ends, fader positions echoed and re-sent after a bank switch, the bank offset on the display.
 """
@@ -20,8 +22,8 @@ from typing import Any
 import mido
 import numpy as np
 
-from bridge.outputs import mackie
-from bridge.outputs.x32_law import decode_message, encode_message
+from bridge.outputs.midi import mackie
+from bridge.outputs.osc import decode_message, encode_message
 
 Address = tuple[str, int]
 
@@ -56,7 +58,10 @@ class FakeReaper:
         device: Address | None = None,
         loss: float = 0.0,
         seed: int = 0,
+        full_refresh: bool = True,
     ) -> None:
+        self.full_refresh = full_refresh
+        """False: a track count or bank select re-sends only what its cache lets through."""
         self.loss = loss
         """Probability that an incoming packet is dropped (UDP over Wi-Fi)."""
         self.dropped = 0
@@ -76,6 +81,9 @@ class FakeReaper:
         self.touch_log: list[tuple[int, bool]] = []
         self.modes = [""] * tracks
         self.sets: list[tuple[int, float]] = []
+        self.paused = False
+        """A pulled cable: incoming packets are counted in `missed`, nothing is sent."""
+        self.missed: list[str] = []
         self._last: dict[str, tuple[object, int]] = {}
         self._editing = ""
         self.lock = threading.Lock()
@@ -98,7 +106,14 @@ class FakeReaper:
             if self.loss and self._rng.random() < self.loss:
                 self.dropped += 1
                 continue
-            address, args = decode_message(data)
+            try:
+                address, args = decode_message(data)
+            except ValueError:
+                continue  # REAPER ignores what it cannot parse
+            if self.paused:
+                with self.lock:
+                    self.missed.append(address)
+                continue
             with self.lock:
                 if address in self._last:  # an incoming message invalidates its cache entry
                     self._last[address] = (self._last[address][0], 0)
@@ -109,13 +124,13 @@ class FakeReaper:
     def _handle(self, address: str, args: list[object]) -> None:
         if address == "/device/track/count":
             self.bank_size = int(args[0])  # type: ignore[call-overload]
-            self._refresh()
+            self._refresh(full=self.full_refresh)
         elif address == "/device/track/bank/select":
             start = (int(args[0]) - 1) * self.bank_size  # type: ignore[call-overload]
             if start >= len(self.volumes) - 1:
                 start = max(0, len(self.volumes) - 2)
             self.bank_start = max(0, start) - max(0, start) % self.bank_size
-            self._refresh()
+            self._refresh(full=self.full_refresh)
         elif address.startswith("/track/"):
             parts = address.split("/")
             track = self.bank_start + int(parts[2])
@@ -133,7 +148,7 @@ class FakeReaper:
                 self.modes[track - 1] = what[4:]
 
     def _send(self, address: str, value: object) -> None:
-        if self.device is None or address == self._editing:
+        if self.device is None or address == self._editing or self.paused:
             return  # antifeedback: the sender is not told what it just set
         old, count = self._last.get(address, (None, 0))
         count = 0 if old != value else count
@@ -148,7 +163,9 @@ class FakeReaper:
             self._send(f"/track/{n}/volume/db", db)
             self._send(f"/track/{n}/volume/str", f"{db:+.2f}dB")
 
-    def _refresh(self) -> None:
+    def _refresh(self, full: bool = False) -> None:
+        if full:  # the whole bank again, whatever was sent before
+            self._last.clear()
         for n in range(1, self.bank_size + 1):
             track = self.bank_start + n
             name = self.names[track - 1] if track <= len(self.names) else f"Track {track}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ import soundfile as sf
 
 from bridge.outputs.automation import read_automation_csv
 
-VERBS = ["devices", "demo", "run", "render", "profiles", "console"]
+VERBS = ["devices", "demo", "run", "render", "profiles", "console", "restore"]
 
 
 def ailive(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -122,3 +123,38 @@ def test_demo_runs_the_whole_chain_headless(tmp_path: Path) -> None:
     assert np.allclose(faders, gains[-1], atol=0.25)
     summary = (out / "summary.json").read_text()
     assert "connected 127.0.0.1" in summary and '"deadline_misses": 0' in summary
+
+
+def test_restore_glides_the_console_back_to_the_snapshot(tmp_path: Path) -> None:
+    from bridge.outputs.x32.law import db_to_fader, fader_to_db, quantize
+    from bridge.restore import Snapshot, read_snapshot, write_snapshot
+    from bridge.virtual_console import VirtualConsole
+
+    soundcheck = [-10.0, -5.0, -20.0, -3.0, -12.0, float("-inf"), 0.0, -25.0]
+    with VirtualConsole(channels=8, faders_db=[2.4] * 8) as console:  # where the model left them
+        host, port = console.address
+        names = [f"ch{i}" for i in range(8)]
+        write_snapshot(
+            tmp_path, Snapshot("virtual-x32", host, port, list(range(8)), names, soundcheck)
+        )
+        assert read_snapshot(tmp_path).levels_db == soundcheck
+        res = ailive("restore", str(tmp_path), timeout=120)
+        assert res.returncode == 0, res.stderr
+        assert res.stdout.startswith("restored")
+        assert [console.fader(ch) for ch in range(1, 9)] == [
+            quantize(db_to_fader(db)) for db in soundcheck
+        ]
+        for ch in range(1, 9):
+            levels = [fader_to_db(quantize(db_to_fader(2.4)))]
+            levels += [fader_to_db(s.value) for s in console.history if s.channel == ch]
+            steps = [abs(max(b, -90.0) - max(a, -90.0)) for a, b in itertools.pairwise(levels)]
+            assert max(steps) <= 1.2 + 0.47, (ch, max(steps))  # one slew step a hop, ever
+
+
+def test_restore_and_console_bad_input_is_one_line(tmp_path: Path) -> None:
+    res = ailive("restore", str(tmp_path))
+    assert res.returncode == 2
+    assert "snapshot.json" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+    res = ailive("demo", "--faders", "-10,loud", "--headless", "--seconds", "1")
+    assert res.returncode == 2
+    assert "--faders" in res.stderr and len(res.stderr.strip().splitlines()) == 1

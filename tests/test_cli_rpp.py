@@ -10,7 +10,7 @@ import rpp
 
 from bridge.cli import main
 from bridge.outputs.automation import read_automation_csv
-from bridge.outputs.rpp_envelope import db_to_amplitude, envelope_points
+from bridge.outputs.rpp.envelope import db_to_amplitude, envelope_points
 
 
 def test_render_writes_a_reaper_project(

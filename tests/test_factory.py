@@ -14,10 +14,10 @@ import pytest
 from mido.sockets import SocketPort
 
 from bridge.outputs.base import GainSink
-from bridge.outputs.console_models import X32, XAIR
 from bridge.outputs.factory import SinkError, driven, make_sink
-from bridge.outputs.midi_law import db_to_value
-from bridge.outputs.x32_law import db_to_fader, quantize
+from bridge.outputs.midi.law import db_to_value
+from bridge.outputs.x32.law import db_to_fader, quantize
+from bridge.outputs.x32.models import X32, XAIR
 from bridge.profiles import Profile, parse_profile
 from bridge.virtual_console import VirtualConsole
 from tests.fakes import FakeMackieHost, FakeReaper, HostLoop, send_to

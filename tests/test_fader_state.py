@@ -3,8 +3,8 @@ feedback placement by the track numbers it reports: pure, no sockets."""
 
 from __future__ import annotations
 
-from bridge.outputs.fader_state import FaderState
-from bridge.outputs.reaper_codec import Feedback, FeedbackPlacer
+from bridge.outputs.link import FaderState
+from bridge.outputs.reaper.codec import Feedback, FeedbackPlacer
 
 
 def test_ours_reads_and_people() -> None:

@@ -10,9 +10,9 @@ from typing import Any
 import mido
 import pytest
 
-from bridge.outputs import mackie
-from bridge.outputs.midi_cc import CcDecoder, cc7, cc14
-from bridge.outputs.midi_law import LawError, LinearDbLaw, db_to_value, make_law, value_to_db
+from bridge.outputs.midi import mackie
+from bridge.outputs.midi.cc import CcDecoder, cc7, cc14
+from bridge.outputs.midi.law import LawError, LinearDbLaw, db_to_value, make_law, value_to_db
 
 
 def test_fader_is_a_pitch_bend_on_the_strips_channel_lsb_first() -> None:

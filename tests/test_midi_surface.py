@@ -19,12 +19,12 @@ import numpy as np
 import pytest
 from mido.sockets import SocketPort
 
-from bridge.outputs import mackie
 from bridge.outputs.base import GainSink
-from bridge.outputs.midi_law import LinearDbLaw, db_to_value
-from bridge.outputs.midi_ports import MidiPort, MidiPortError, open_port
-from bridge.outputs.midi_surface import MidiSurface
-from bridge.outputs.surface_mappings import CcMapping, MackieMapping
+from bridge.outputs.midi import mackie
+from bridge.outputs.midi.law import LinearDbLaw, db_to_value
+from bridge.outputs.midi.mappings import CcMapping, MackieMapping
+from bridge.outputs.midi.ports import MidiPort, MidiPortError, open_port
+from bridge.outputs.midi.surface import MidiSurface
 from tests.fakes import FakeMackieHost, HostLoop, send_to
 from tests.paced import wait_until
 
@@ -211,3 +211,29 @@ def test_generic_cc_14_bit_round_trip(tcp_pair: tuple[MidiPort, SocketPort]) -> 
     finally:
         surface.close()
         loop.stop()
+
+
+def test_garbage_from_the_host_never_kills_the_surface(
+    tcp_pair: tuple[MidiPort, SocketPort],
+) -> None:
+    """100k random bytes from the other side (a broken host, a noisy link): dropped; a person's
+    move afterwards is still seen."""
+    ours, theirs = tcp_pair
+    calls: list[tuple[int, float]] = []
+    surface = MidiSurface(
+        ours, MackieMapping([1, 2]), LAW, on_human_move=lambda i, db: calls.append((i, db))
+    )
+    try:
+        surface.send(np.array([-10.0, -10.0]), 0.0)
+        assert surface.flush(2.0)
+        rng = np.random.default_rng(5)
+        conn = theirs._socket  # type: ignore[attr-defined]
+        for _ in range(100):
+            conn.sendall(rng.integers(0, 256, 1000, dtype=np.uint8).tobytes())
+        conn.sendall(bytes((0x90, 0x69, 0x00, 0xF7, 0xF7)))  # end any half-read message
+        assert surface.link_report().state == "live"
+        send_to(theirs)(mackie.fader(1, value(-3.0)))
+        assert wait_until(lambda: any(i == 1 and abs(db + 3.0) < 0.05 for i, db in calls), 5.0)
+        assert surface.link_report().state == "live"
+    finally:
+        surface.close()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bridge.config import MAPPINGS_DIR
-from bridge.outputs.midi_law import LinearDbLaw, TableLaw
+from bridge.outputs.midi.law import LinearDbLaw, TableLaw
 from bridge.profiles import ProfileError, discover, load_profile
 
 

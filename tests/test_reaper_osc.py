@@ -15,10 +15,10 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from bridge.outputs import reaper_codec as rc
 from bridge.outputs.base import GainSink
-from bridge.outputs.reaper_osc import ReaperOscClient
-from bridge.outputs.x32_law import encode_message
+from bridge.outputs.osc import encode_message
+from bridge.outputs.reaper import codec as rc
+from bridge.outputs.reaper.client import ReaperOscClient
 from tests.fakes import FakeReaper, f32
 from tests.paced import wait_until
 
@@ -185,7 +185,7 @@ def test_no_feedback_is_reported_or_refused() -> None:
         assert strict.status() == f"closed 127.0.0.1:{port}"
         with ReaperOscClient("127.0.0.1", port, [1], **kw) as lenient:  # type: ignore[arg-type]
             assert lenient.status().endswith("(none yet)")
-            lenient.send(np.array([-3.0]), 0.0)  # still sent: REAPER may simply not talk back
+            lenient.send(np.array([-3.0]), 0.0)  # not sent before the track is read
             data = silent.recv(1024)
             assert data.startswith(b"/device/track/count")
     finally:
@@ -218,6 +218,8 @@ def test_levels_converge_through_packet_loss() -> None:
             host, port, tracks, listen_host="127.0.0.1", listen_port=0, touch_release_s=0.1
         )
         with client:
+            # Nothing is set before every track has been read (lost reads are asked again).
+            assert wait_until(lambda: client.connected)
             rng = np.random.default_rng(0)
             for k in range(5):
                 gains = np.round(rng.uniform(-40.0, 5.0, len(tracks)), 2)
@@ -228,5 +230,31 @@ def test_levels_converge_through_packet_loss() -> None:
             assert fake.dropped > 0
             assert client.overridden == frozenset()  # lost packets are not mistaken for a person
             assert wait_until(lambda: not any(fake.touched))
+    finally:
+        fake.close()
+
+
+def test_a_track_brought_back_is_handed_back(reaper: FakeReaper) -> None:
+    released: list[int] = []
+    with client_for(reaper, [1, 2], touch_release_s=0.05) as client:
+        client.on_release = released.append
+        client.send(np.array([-10.0, -10.0]), 0.0)
+        assert client.flush(1.0)
+        reaper.person_moves(2, -3.5)
+        assert wait_until(lambda: client.overridden == {1})
+        reaper.person_moves(2, -10.2)  # back within 0.5 dB of where we left it
+        assert wait_until(lambda: released == [1])
+        assert client.overridden == frozenset()
+
+
+def test_a_reaper_that_does_not_answer_the_heartbeat_is_said_so_not_lost() -> None:
+    fake = FakeReaper(tracks=2, full_refresh=False)  # refreshes only through its send cache
+    try:
+        with client_for(fake, [1, 2]) as client:
+            assert "no heartbeat: a lost link is not seen" in client.status()
+            assert client.link.lost_after_s is None
+            client.send(np.array([-6.0, -6.0]), 0.0)
+            assert client.flush(1.0)
+            assert client.link_report().state == "live"
     finally:
         fake.close()

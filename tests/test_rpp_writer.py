@@ -10,14 +10,14 @@ import pytest
 import rpp
 
 from bridge.outputs.base import GainSink
-from bridge.outputs.rpp_envelope import (
+from bridge.outputs.rpp.envelope import (
     MAX_AMPLITUDE,
     db_to_amplitude,
     envelope_points,
     simplify,
     volume_envelope,
 )
-from bridge.outputs.rpp_writer import RppError, RppRecorder, write_automation
+from bridge.outputs.rpp.writer import RppError, RppRecorder, write_automation
 
 FIXTURE = Path(__file__).parent / "fixtures" / "existing.RPP"
 HOP = 0.05

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from bridge.outputs.x32 import X32Client
-from bridge.outputs.x32_law import quantize
+from bridge.outputs.x32.client import X32Client
+from bridge.outputs.x32.law import quantize
 from bridge.tui import MixerApp, make_app
 from bridge.virtual_console import VirtualConsole
 from tests.paced import LIMIT_S, hops_after, latest, paced_show, quit_and_join, run_until

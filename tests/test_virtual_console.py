@@ -9,7 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from bridge.outputs.x32_law import OscArg, decode_message, encode_message, quantize
+from bridge.outputs.osc import OscArg, decode_message, encode_message
+from bridge.outputs.x32.law import quantize
 from bridge.virtual_console import VirtualConsole
 from tests.paced import wait_until
 
@@ -180,3 +181,37 @@ def test_standalone_entry_point() -> None:
         proc.terminate()
         _, err = proc.communicate(timeout=5)
     assert "/xinfo" in err  # -v logs what it receives
+
+
+def test_start_levels_and_at_most_four_xremote_clients() -> None:
+    from bridge.outputs.x32.law import db_to_fader
+    from bridge.virtual_console import MAX_XREMOTE, parse_faders
+
+    levels = parse_faders("-10,-5,-inf,0")
+    assert levels[2] == float("-inf")
+    with pytest.raises(ValueError, match="not a level"):
+        parse_faders("-10,loud")
+    with pytest.raises(ValueError, match=r"-90\.\.10"):
+        parse_faders("-200")
+    with VirtualConsole(channels=8, faders_db=levels) as console:
+        assert [console.fader(ch) for ch in range(1, 6)] == [
+            quantize(db_to_fader(-10.0)),
+            quantize(db_to_fader(-5.0)),
+            0.0,
+            quantize(0.75),
+            quantize(0.75),  # not given: the default
+        ]
+        peers = [Peer(console) for _ in range(MAX_XREMOTE + 2)]
+        try:
+            for peer in peers:
+                peer.send("/xremote")
+                assert peer.ask("/xinfo")  # the console has seen the /xremote by now
+            served = console.subscribers()
+            assert len(served) == MAX_XREMOTE
+            assert set(served) == {p.address for p in peers[:MAX_XREMOTE]}
+            console.move_fader(1, 0.4)
+            assert peers[0].recv() is not None
+            assert peers[-1].recv(timeout=0.2) is None  # the refused client hears nothing
+        finally:
+            for peer in peers:
+                peer.sock.close()

@@ -11,14 +11,9 @@ import numpy as np
 import pytest
 
 from bridge.outputs.base import GainSink
-from bridge.outputs.x32 import X32Client
-from bridge.outputs.x32_law import (
-    db_to_fader,
-    encode_message,
-    fader_to_db,
-    quantize,
-    step_to_fader,
-)
+from bridge.outputs.osc import encode_message
+from bridge.outputs.x32.client import X32Client
+from bridge.outputs.x32.law import db_to_fader, fader_to_db, quantize, step_to_fader
 from bridge.virtual_console import VirtualConsole
 from tests.paced import wait_until
 
@@ -212,24 +207,44 @@ def test_faders_converge_through_packet_loss() -> None:
             assert client.overridden == frozenset()  # lost packets are not mistaken for a person
 
 
-def test_lost_console_is_reported_and_state_reread_on_return() -> None:
+@pytest.mark.parametrize("policy", ["hold", "adopt"])
+def test_lost_console_is_reported_and_state_reread_on_return(policy: str) -> None:
     console = VirtualConsole().start()
     host, port = console.address
-    client = X32Client(host, port, channels=[1, 2], heartbeat_s=0.1, lost_after_s=0.3)
+    client = X32Client(
+        host, port, channels=[1, 2], heartbeat_s=0.1, lost_after_s=0.3, resync=policy
+    )
+    moves = Moves()
+    client.on_human_move = moves
     try:
         client.connect()
+        assert client.take_base() == [pytest.approx(0.0, abs=0.01)] * 2
         client.send(np.array([-12.0, -24.0]), 0.0)
         assert wait_until(lambda: console.fader(2) == target(-24.0))
         console.stop()
         assert wait_until(lambda: client.status().startswith("lost (no answer"))
         assert not client.connected
-        client.send(np.array([-13.0, -24.0]), 0.1)  # kept, not sent into the void
-        # The console comes back on the same port with fresh state (faders at 0 dB).
+        assert client.link_report().state == "lost"
+        client.send(np.array([-13.0, -24.0]), 0.1)  # not kept: nothing is sent into the void
+        # The console comes back on the same port with fresh state (faders at 0 dB): changed
+        # while we were away, so not ours to overwrite.
         console = VirtualConsole(port=port).start()
         assert wait_until(lambda: client.connected)
-        assert wait_until(lambda: console.fader(1) == target(-13.0))
-        assert wait_until(lambda: console.fader(2) == target(-24.0))
-        assert client.overridden == frozenset()
+        base = client.take_base()
+        assert base == [pytest.approx(0.0, abs=0.01)] * 2
+        if policy == "hold":
+            assert client.overridden == {0, 1}
+            assert sorted(i for i, _ in moves.calls) == [0, 1]
+        else:
+            assert client.overridden == frozenset()
+            assert moves.calls == []
+        client.send(np.array([-1.0, -1.0]), 0.2)
+        if policy == "adopt":  # the model goes on from the console's values
+            assert wait_until(lambda: console.fader(1) == target(-1.0))
+        assert client.flush(1.0)
+        if policy == "hold":
+            assert console.set_count(1) == console.set_count(2) == 0
+            assert console.fader(1) == console.fader(2) == quantize(0.75)
     finally:
         client.close()
         console.stop()
@@ -255,3 +270,25 @@ def test_flush_waits_until_the_console_holds_the_last_values(
     assert client.flush(2.0)
     for i, db in enumerate([-19.0, -9.5, 2.0, -20.0]):
         assert console.fader(i + 1) == pytest.approx(target(db))
+
+
+def test_a_fader_brought_back_or_selected_is_handed_back(
+    console: VirtualConsole, client: X32Client, moves: Moves
+) -> None:
+    released: list[int] = []
+    client.on_release = released.append
+    client.send(np.array([-10.0, -10.0, -10.0, -10.0]), 0.0)
+    assert client.flush(2.0)
+    ours = console.fader(2)
+    console.move_fader(2, 0.3)  # a person takes channel 2 ...
+    assert wait_until(lambda: client.overridden == {1})
+    console.move_fader(2, ours + 1 / 1023)  # ... and brings it back (one step off: close enough)
+    assert wait_until(lambda: released == [1])
+    assert client.overridden == frozenset()
+    console.move_fader(3, 0.3)  # channel 3 taken, then its select button pressed
+    assert wait_until(lambda: client.overridden == {2})
+    console.press_select(3)
+    assert wait_until(lambda: released == [1, 2])
+    assert client.overridden == frozenset()
+    client.send(np.array([-10.0, -10.0, -9.0, -10.0]), 0.1)
+    assert wait_until(lambda: console.fader(3) == target(-9.0))  # the model has it again

@@ -9,18 +9,19 @@ import struct
 import numpy as np
 import pytest
 
-from bridge.outputs.x32_law import (
+from bridge.outputs.osc import decode_message, encode_message
+from bridge.outputs.x32.codec import (
     channel_fader_address,
     channel_name_address,
     channel_on_address,
+    parse_channel_address,
+)
+from bridge.outputs.x32.law import (
     db_to_fader,
     db_to_fader_array,
-    decode_message,
-    encode_message,
     fader_step,
     fader_to_db,
     fader_to_db_array,
-    parse_channel_address,
     quantize,
     step_to_fader,
 )

@@ -8,9 +8,10 @@ import threading
 import numpy as np
 import pytest
 
-from bridge.outputs.console_models import X32, XAIR, console_model
-from bridge.outputs.x32 import X32Client
-from bridge.outputs.x32_law import db_to_fader, decode_message, encode_message, quantize
+from bridge.outputs.osc import decode_message, encode_message
+from bridge.outputs.x32.client import X32Client
+from bridge.outputs.x32.law import db_to_fader, quantize
+from bridge.outputs.x32.models import X32, XAIR, console_model
 from bridge.virtual_console import VirtualConsole
 
 

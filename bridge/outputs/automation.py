@@ -1,4 +1,5 @@
-"""Gain automation recorded to a CSV file: one row per hop, one column per channel (dB)."""
+"""Gain automation recorded to a CSV file: one row per hop, one column per channel (dB), and the
+link's state: while a console link is lost the row holds what the console held, marked 'lost'."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import csv
 from pathlib import Path
 
 import numpy as np
+
+LINK_COLUMN = "link"
 
 
 class AutomationRecorder:
@@ -17,10 +20,18 @@ class AutomationRecorder:
         self.channel_names = channel_names
         self.times: list[float] = []
         self.rows: list[np.ndarray] = []
+        self.links: list[str] = []
+        """Per row: 'live', 'lost' or 'fault: ...' (what the engine said before the send)."""
+        self._link = "live"
+
+    def mark_link(self, state: str) -> None:
+        """The engine tells, before each send, whether every output's link is live."""
+        self._link = state
 
     def send(self, gains_db: np.ndarray, t: float) -> None:
         self.times.append(t)
         self.rows.append(np.asarray(gains_db, dtype=np.float64).copy())
+        self.links.append(self._link)
 
     def flush(self, timeout_s: float = 1.0) -> bool:
         return True
@@ -41,17 +52,28 @@ class AutomationRecorder:
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("w", newline="") as fh:
             writer = csv.writer(fh)
-            writer.writerow(["time_s", *self.channel_names])
-            for t, row in zip(self.times, self.rows, strict=True):
-                writer.writerow([f"{t:.3f}", *(f"{v:.2f}" for v in row)])
+            writer.writerow(["time_s", *self.channel_names, LINK_COLUMN])
+            for t, row, link in zip(self.times, self.rows, self.links, strict=True):
+                writer.writerow([f"{t:.3f}", *(f"{v:.2f}" for v in row), link.split(":")[0]])
         return path
 
 
 def read_automation_csv(path: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
     """(channel names, times (hops,), gains (hops, channels)) from a file `write_csv` made."""
+    header, times, gains, _ = read_automation_links(path)
+    return header, times, gains
+
+
+def read_automation_links(path: Path) -> tuple[list[str], np.ndarray, np.ndarray, list[str]]:
+    """As `read_automation_csv`, plus each row's link state ('live', 'lost', 'fault')."""
     with path.open(newline="") as fh:
         reader = csv.reader(fh)
         header = next(reader)
-        rows = [[float(v) for v in r] for r in reader]
-    data = np.array(rows, dtype=np.float64).reshape(-1, len(header))
-    return header[1:], data[:, 0], data[:, 1:]
+        linked = bool(header) and header[-1] == LINK_COLUMN
+        width = len(header) - 1 if linked else len(header)
+        rows, links = [], []
+        for r in reader:
+            rows.append([float(v) for v in r[:width]])
+            links.append(r[width] if linked and len(r) > width else "live")
+    data = np.array(rows, dtype=np.float64).reshape(-1, width)
+    return header[1:width], data[:, 0], data[:, 1:], links

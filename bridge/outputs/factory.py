@@ -8,12 +8,14 @@ as a sink for all of the show's channels, and maps indices both ways.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from bridge.outputs.base import GainSink, HumanMoveCallback
+from bridge.outputs.link import LinkReport
 from bridge.profiles import ChannelMap, Profile
 
 log = logging.getLogger(__name__)
@@ -34,12 +36,38 @@ class MappedSink:
         self._n = n_channels
         self.on_human_move: HumanMoveCallback | None = None
         """Called as (show channel index, dB) when a person takes a fader."""
+        self.on_release: Callable[[int], None] | None = None
+        """Called as (show channel index) when a person hands a fader back from the console."""
         inner.on_human_move = self._forward
+        if hasattr(inner, "on_release"):
+            inner.on_release = self._forward_release
 
     def _forward(self, k: int, db: float) -> None:
         callback = self.on_human_move
         if callback is not None:
             callback(self._indices[k], db)
+
+    def _forward_release(self, k: int) -> None:
+        callback = self.on_release
+        if callback is not None:
+            callback(self._indices[k])
+
+    def link_report(self) -> LinkReport:
+        """The inner output's link, with what it holds placed on the show's channels."""
+        inner: LinkReport = self.inner.link_report()
+        held: list[float | None] = [None] * self._n
+        for k, value in enumerate(inner.held_db):
+            held[self._indices[k]] = value
+        return replace(inner, held_db=tuple(held))
+
+    def take_base(self) -> list[float | None] | None:
+        base = self.inner.take_base()
+        if base is None:
+            return None
+        out: list[float | None] = [None] * self._n
+        for k, value in enumerate(base):
+            out[self._indices[k]] = value
+        return out
 
     def send(self, gains_db: np.ndarray, t: float) -> None:
         gains = np.asarray(gains_db, dtype=np.float64)
@@ -126,14 +154,20 @@ def _connect(
 ) -> Any:
     kind = profile.output
     if kind in ("x32", "xair"):
-        from bridge.outputs.console_models import console_model
-        from bridge.outputs.x32 import X32Client
+        from bridge.outputs.x32.client import X32Client
+        from bridge.outputs.x32.models import console_model
 
         return X32Client(
-            host, port, channels=strips, model=console_model(kind), min_interval_s=interval
+            host,
+            port,
+            channels=strips,
+            model=console_model(kind),
+            min_interval_s=interval,
+            resync=profile.on_resync,
+            listen=profile.mode == "listen",
         ).connect()
     if kind == "reaper":
-        from bridge.outputs.reaper_osc import ReaperOscClient
+        from bridge.outputs.reaper.client import ReaperOscClient
 
         return ReaperOscClient(
             host,
@@ -143,11 +177,13 @@ def _connect(
             bank_size=profile.bank_size,
             automation_mode=profile.automation_mode,
             min_interval_s=interval,
+            resync=profile.on_resync,
+            listen=profile.mode == "listen",
         ).connect()
     if kind in ("mackie", "cc"):
-        from bridge.outputs.midi_ports import open_port
-        from bridge.outputs.midi_surface import MidiSurface
-        from bridge.outputs.surface_mappings import CcMapping, MackieMapping
+        from bridge.outputs.midi.mappings import CcMapping, MackieMapping
+        from bridge.outputs.midi.ports import open_port
+        from bridge.outputs.midi.surface import MidiSurface
 
         mapping: MackieMapping | CcMapping
         if kind == "mackie":
@@ -164,6 +200,11 @@ def _connect(
         )
         label = "Mackie" if kind == "mackie" else "MIDI CC"
         return MidiSurface(
-            midi, mapping, profile.law, min_interval_s=interval, name=f"{label} {midi.name}"
+            midi,
+            mapping,
+            profile.law,
+            min_interval_s=interval,
+            name=f"{label} {midi.name}",
+            listen=profile.mode == "listen",
         )
     raise SinkError(f"output {kind!r} has no sink")

@@ -16,6 +16,7 @@ MODE_STYLES = {
     "auto": "bold black on green",
     "freeze": "bold black on yellow",
     "bypass": "bold white on red",
+    "restore": "bold white on blue",
 }
 
 
@@ -51,6 +52,8 @@ def info_text(source_name: str, hop_s: float, view: MasterView) -> Text:
     out.append(f"gains: {source_name}  ")
     mode = snap.mode if snap is not None else "auto"
     out.append(f" {mode.upper()} ", style=MODE_STYLES.get(mode, "bold"))
+    if snap is not None and snap.link != "live":  # an output's link is down: every fader held
+        out.append(f" LINK {snap.link.split(':')[0].upper()} ", style="bold white on red")
     out.append(f"  profile: {view.profile or 'none'}  ·  ")
     out.append("p", style="bold")
     out.append(" profiles", style="dim")

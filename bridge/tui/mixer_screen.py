@@ -30,6 +30,7 @@ class MixerScreen(Screen[None]):
         Binding("right,l", "select(1)", "next", key_display="→", group=_SELECT),
         Binding("space", "freeze", "freeze", key_display="spc"),
         Binding("b", "bypass", "bypass"),
+        Binding("s", "restore", "snapshot", show=False),
         Binding("k", "lock", "lock"),
         Binding("minus", "nudge(-0.5)", "-0.5 dB", key_display="-", group=_FINE),
         Binding("plus,equals_sign", "nudge(0.5)", "+0.5 dB", key_display="+", group=_FINE),
@@ -135,6 +136,11 @@ class MixerScreen(Screen[None]):
 
     def action_bypass(self) -> None:
         self.say(self.desk.toggle_bypass())
+
+    def action_restore(self) -> None:
+        """Glide every fader back to the soundcheck snapshot, then hold it there."""
+        self.show.engine.restore_snapshot()
+        self.say("restoring the soundcheck snapshot (then frozen; space resumes)")
 
     def action_lock(self) -> None:
         self.say(self.desk.toggle_lock(self.selected))

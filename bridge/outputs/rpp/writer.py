@@ -21,7 +21,7 @@ import numpy as np
 import rpp
 from rpp import scanner
 
-from bridge.outputs.rpp_envelope import TOLERANCE_DB, new_track, source_item, volume_envelope
+from bridge.outputs.rpp.envelope import TOLERANCE_DB, new_track, source_item, volume_envelope
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,9 @@ configured in its OSC settings (9000 here); we use one socket bound to that devi
 directions. Feedback is placed by the absolute track numbers REAPER reports for its bank slots, so
 bank switches never misplace it. A level that comes back and is neither ours nor REAPER's earlier
 value means a person (or REAPER's own automation) moved the fader: that track is yielded until
-`release()`. REAPER only sends what changed, so silence is not a lost link: there is no heartbeat.
+released. The shared fader-link core (bridge.outputs.link) reads every track before the first set
+and after every outage. REAPER only sends what changed, so the heartbeat is `/device/track/count`
+every 250 ms, which makes REAPER re-send the bank in view; 0.75 s without a word is a lost link.
 """
 
 from __future__ import annotations
@@ -16,15 +18,15 @@ import select
 import socket
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import TracebackType
 
 import numpy as np
 
-from bridge.outputs import reaper_codec as rc
 from bridge.outputs.base import HumanMoveCallback
-from bridge.outputs.fader_state import FaderState
-from bridge.outputs.x32_law import decode_message
+from bridge.outputs.link import FaderLink, FaderState, LinkReport, LinkState, ReceiveGuard, close
+from bridge.outputs.osc import decode_message
+from bridge.outputs.reaper import codec as rc
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +40,12 @@ RECENT_S = 2.0
 """Our sets are remembered this long, so late echoes are not taken for a person."""
 MAX_RETRIES = 5
 """An unconfirmed set is re-sent at most this often (a track REAPER lacks never answers)."""
+READ_RETRY_S = 0.25
+"""A bank whose tracks are still unread is selected again after this long."""
 
 
 def _near(a: float | None, b: float | None) -> bool:
-    return a is not None and b is not None and abs(a - b) <= TOLERANCE_DB
+    return a is not None and b is not None and close(a, b, TOLERANCE_DB)
 
 
 class ReaperOscClient:
@@ -64,6 +68,10 @@ class ReaperOscClient:
         probe_timeout_s: float = 1.0,
         verify_after_s: float = 0.3,
         require_feedback: bool = False,
+        heartbeat_s: float = 0.25,
+        lost_after_s: float = 0.75,
+        resync: str = "hold",
+        listen: bool = False,
     ) -> None:
         """`tracks[i]` is the REAPER track (1-based, absolute) driven by capture channel `i`."""
         chans = list(tracks)
@@ -77,8 +85,6 @@ class ReaperOscClient:
         self._listen = (listen_host, listen_port)
         self._bank_size = bank_size
         self._automation_mode = automation_mode
-        self.on_human_move = on_human_move
-        """Called from the receive thread as (capture index, dB); may be set after construction."""
         self._min_interval_s = min_interval_s
         self._touch_release_s = touch_release_s
         self._min_change_db = min_change_db
@@ -86,16 +92,32 @@ class ReaperOscClient:
         self._verify_after_s = verify_after_s
         self._require_feedback = require_feedback
 
-        self._lock = threading.Lock()
-        self._changed = threading.Condition(self._lock)
+        self._heartbeat_s = heartbeat_s
         self._tracks = [FaderState(t) for t in chans]
+        self.link: FaderLink[FaderState] = FaderLink(
+            self.name,
+            self._tracks,
+            float,
+            tol=TOLERANCE_DB,
+            lost_after_s=lost_after_s,
+            resync=resync,
+            listen=listen,
+        )
+        self.link.on_human_move = on_human_move
+        self.guard = ReceiveGuard(self.name, decode_message)
+        self._lock = self.link.lock
+        self._changed = self.link.changed
+        self._overridden = self.link.overridden
         self._index = {t: i for i, t in enumerate(chans)}
-        self._overridden: set[int] = set()
         self._phase = "idle"  # idle -> connected -> closed
+        self._feedback_from: Address | None = None
+        """REAPER's sending address (its own socket, not its listen port), learned at connect."""
+        self._last_heartbeat = -math.inf
+        self._no_heartbeat = False
+        self._bank_asked: dict[int, float] = {}
         self._bank = 0
         """Bank our next `/track/N` messages address (the last one we selected)."""
         self._placer = rc.FeedbackPlacer(bank_size)
-        self._last_rx = -math.inf
         self._send_drops = 0
         self._reaper: Address | None = None
         self._sock: socket.socket | None = None
@@ -128,7 +150,9 @@ class ReaperOscClient:
             ) from exc
         sock.setblocking(False)
         self._sock = sock
-        self._thread = threading.Thread(target=self._run, name="reaper-osc", daemon=True)
+        self._thread = threading.Thread(
+            target=self.link.run_guarded(self._run), name="reaper-osc", daemon=True
+        )
         self._thread.start()
         try:
             self._probe()
@@ -141,7 +165,11 @@ class ReaperOscClient:
         with self._changed:
             # Setting the bank size makes REAPER send the bank's names, numbers and levels.
             self._emit([rc.track_count(self._bank_size), rc.bank_select(self._bank)])
-            heard = self._changed.wait_for(lambda: self._last_rx > -math.inf, self._probe_timeout_s)
+            self._phase = "connected"  # the worker reads every bank with a driven track
+            self._last_heartbeat = time.monotonic()
+            heard = self._changed.wait_for(
+                lambda: self.link.state is not LinkState.CONNECTING, self._probe_timeout_s
+            )
             advice = (
                 f"no feedback from REAPER at {self._host}:{self._port} within "
                 f"{self._probe_timeout_s:.1f} s; in REAPER's Preferences > Control/OSC/web add an "
@@ -154,9 +182,45 @@ class ReaperOscClient:
                 log.warning(
                     "%s: %s; a person's moves cannot be seen until it does", self.name, advice
                 )
-            self._phase = "connected"
+            elif self.link.lost_after_s is not None:
+                self._check_heartbeat()
             if self._automation_mode:
                 self._emit(self._automation_messages())
+
+    def _check_heartbeat(self) -> None:
+        """Our heartbeat must make REAPER answer, or its silence would read as a lost link for
+        the whole show; where it does not, lost-link detection is off and the status says so.
+        (Lock held.)"""
+        # Three in a row: a REAPER that re-sends unchanged values only once or twice fails here.
+        lost_after, self.link.lost_after_s = self.link.lost_after_s, None  # not lost meanwhile
+        for _ in range(3):
+            self._wait_quiet()  # what still trails the last refresh is not an answer
+            sent = time.monotonic()
+            self._last_heartbeat = sent
+            self._emit([rc.track_count(self._bank_size)])
+            if not self._changed.wait_for(
+                lambda: self.link.last_rx > sent,  # noqa: B023 (waited on before the next turn)
+                self._probe_timeout_s,
+            ):
+                break
+        else:
+            self.link.lost_after_s = lost_after
+            return
+        self._no_heartbeat = True
+        log.warning(
+            "%s: REAPER does not answer /device/track/count; a lost link cannot be detected",
+            self.name,
+        )
+
+    def _wait_quiet(self, gap_s: float = 0.05, limit_s: float = 1.0) -> None:
+        """Until nothing arrived for `gap_s` (at most `limit_s`); lock held, released while
+        waiting."""
+        deadline = time.monotonic() + limit_s
+        while time.monotonic() < deadline:
+            heard = self.link.last_rx
+            self._changed.wait_for(lambda: self.link.last_rx != heard, gap_s)  # noqa: B023
+            if self.link.last_rx == heard:
+                return
 
     def close(self) -> None:
         """Release our touches, stop the worker, close the socket; safe to call twice."""
@@ -192,14 +256,18 @@ class ReaperOscClient:
     # --- GainSink ------------------------------------------------------------------------------
 
     def send(self, gains_db: np.ndarray, t: float) -> None:
-        """Latest gains (dB per capture channel); sets go out now or when the rate limit allows."""
+        """Latest gains (dB per capture channel); sets go out now or when the rate limit allows.
+
+        Ignored while the link is not live (connecting, lost, resyncing, fault) or in listen mode.
+        """
         gains = np.asarray(gains_db, dtype=np.float64)
         if gains.shape != (len(self._tracks),):
             raise ValueError(f"{self.name}: expected {len(self._tracks)} gains, got {gains.shape}")
         with self._lock:
-            for state, g in zip(self._tracks, gains, strict=True):
-                if math.isfinite(g):  # a missing level keeps the previous target
-                    state.desired = round(float(g), 3)
+            for i, g in enumerate(gains):
+                # A missing level (NaN) keeps the previous target; -inf is the fader's bottom.
+                if math.isfinite(g) or g == -math.inf:
+                    self.link.want(i, round(float(g), 3))
             self._emit(self._due(time.monotonic()))
 
     def flush(self, timeout_s: float = 1.0) -> bool:
@@ -221,11 +289,22 @@ class ReaperOscClient:
         now = time.monotonic()
         with self._lock:
             where = f"{self._host}:{self._port}"
+            state = self.link.state
+            if state is LinkState.FAULT:
+                return f"FAULT {where}: {self.link.fault}"
             if self._phase != "connected":
                 return f"{'closed' if self._phase == 'closed' else 'not connected'} {where}"
-            heard = now - self._last_rx
+            if state is LinkState.LOST:
+                return f"lost (no answer {now - self.link.last_rx:.1f} s)"
+            heard = now - self.link.last_rx
             fed = f"last {heard:.1f} s ago" if heard < math.inf else "none yet"
             line = f"connected {where}, feedback on :{self._listen[1]} ({fed})"
+            if state is LinkState.RESYNCING:
+                line += ", re-reading"
+            if self._no_heartbeat:
+                line += ", no heartbeat: a lost link is not seen"
+            if self.link.listen:
+                line += ", listening (no sets)"
             if self._overridden:
                 held = ",".join(str(self._tracks[i].target) for i in sorted(self._overridden))
                 line += f", held by hand: track {held}"
@@ -236,18 +315,38 @@ class ReaperOscClient:
     # --- override and state --------------------------------------------------------------------
 
     @property
+    def on_human_move(self) -> HumanMoveCallback | None:
+        """Called from the receive thread as (capture index, dB); may be set after construction."""
+        return self.link.on_human_move
+
+    @on_human_move.setter
+    def on_human_move(self, callback: HumanMoveCallback | None) -> None:
+        self.link.on_human_move = callback
+
+    @property
+    def on_release(self) -> Callable[[int], None] | None:
+        """Called as (capture index) when a person hands a track back from REAPER itself."""
+        return self.link.on_release
+
+    @on_release.setter
+    def on_release(self, callback: Callable[[int], None] | None) -> None:
+        self.link.on_release = callback
+
+    @property
     def overridden(self) -> frozenset[int]:
         """Capture channel indices a person has taken over; we do not send to these."""
-        with self._lock:
-            return frozenset(self._overridden)
+        return self.link.held_overrides()
 
     def release(self, index: int) -> None:
         """Give channel `index` back to the engine; its next value is sent from where it is now."""
-        with self._lock:
-            self._overridden.discard(index)
-            state = self._tracks[index]
-            state.sent = state.confirmed
-            state.recent.clear()
+        self.link.release(index)
+
+    def link_report(self) -> LinkReport:
+        return self.link.report()
+
+    def take_base(self) -> list[float | None] | None:
+        """The track volumes read at connect or resync (dB), once; the engine starts there."""
+        return self.link.take_base()
 
     @property
     def names(self) -> list[str]:
@@ -266,7 +365,7 @@ class ReaperOscClient:
     @property
     def connected(self) -> bool:
         with self._lock:
-            return self._phase == "connected"
+            return self._phase == "connected" and self.link.state is LinkState.LIVE
 
     def reaper_db(self, index: int) -> float | None:
         """Last level REAPER reported for capture channel `index`."""
@@ -277,11 +376,21 @@ class ReaperOscClient:
 
     def _due(self, now: float) -> list[bytes]:
         """Sets, touches and retries allowed now, with the bank switches they need."""
-        if self._phase != "connected":
+        if self._phase != "connected" or not self.link.accepting:
             return []
         per_bank: dict[int, list[bytes]] = {}
+        several = len({rc.bank_of(s.target, self._bank_size)[0] for s in self._tracks}) > 1
+        start = self._placer.start
+        shown = None if start is None else start // self._bank_size
+        waiting: list[int] = []
         for i, s in enumerate(self._tracks):
             bank, n = rc.bank_of(s.target, self._bank_size)
+            if several and bank != shown:
+                # Bank-relative sets go only to the bank REAPER says it shows: a lost bank select
+                # must never put one track's level on another track.
+                if s.touched or (s.desired is not None and not _near(s.confirmed, s.desired)):
+                    waiting.append(bank)
+                continue
             msgs = per_bank.setdefault(bank, [])
             s.forget_before(now - RECENT_S)
             if i in self._overridden:
@@ -314,7 +423,14 @@ class ReaperOscClient:
                 s.touched = False
                 # Twice: a lost release would leave REAPER writing touch automation.
                 msgs += [rc.volume_touch(n, False)] * 2
-        return self._in_banks(per_bank)
+        if not several:
+            return self._in_banks(per_bank)
+        out = per_bank.get(shown, []) if shown is not None else []
+        if waiting and now - self._bank_asked.get(waiting[0], -math.inf) >= READ_RETRY_S:
+            self._bank_asked[waiting[0]] = now
+            self._bank = waiting[0]
+            out.append(rc.bank_select(waiting[0]))
+        return out
 
     def _in_banks(self, per_bank: dict[int, list[bytes]]) -> list[bytes]:
         """Messages per bank in one sequence: the current bank first, switching as needed."""
@@ -345,13 +461,13 @@ class ReaperOscClient:
             try:
                 ready, _, _ = select.select([sock], [], [], TICK_S)
             except (OSError, ValueError):
-                break
+                if self._stop.is_set():
+                    return
+                raise
             if ready:
                 self._drain(sock)
-            try:
-                self._tick(time.monotonic())
-            except Exception:
-                log.exception("%s: timer error", self.name)
+            self._tick(time.monotonic())
+            self.link.fire()
 
     def _drain(self, sock: socket.socket) -> None:
         for _ in range(256):  # bounded, so a flood cannot starve the timers
@@ -362,62 +478,91 @@ class ReaperOscClient:
             except OSError as exc:
                 log.debug("%s: receive error ignored: %s", self.name, exc)
                 return
-            # REAPER sends from its own socket, not from its listen port: check the host only.
-            if self._reaper is None or str(sender[0]) != self._reaper[0]:
-                log.debug("%s: packet from stranger %s:%d ignored", self.name, *sender[:2])
+            # REAPER sends from its own socket, not from its listen port: the first datagram
+            # from its host after our probe names that port; from then on host and port must match.
+            source = (str(sender[0]), int(sender[1]))
+            if self._feedback_from is None and self._reaper and source[0] == self._reaper[0]:
+                self._feedback_from = source
+            message = self.guard.accept(data, sender, self._feedback_from)
+            if message is None:
                 continue
             try:
-                address, args = decode_message(data)
-            except ValueError as exc:
-                log.debug("%s: malformed packet ignored: %s", self.name, exc)
-                continue
-            self._on_message(address, args, time.monotonic())
+                self._on_message(*message, time.monotonic())
+            except Exception as exc:  # well-formed OSC with arguments we cannot use
+                self.guard.drop(f"handler {message[0]}", f"{type(exc).__name__}: {exc}")
+            self.link.fire()
 
     def _on_message(self, address: str, args: list[object], now: float) -> None:
-        moved: list[tuple[int, float]] = []
         with self._changed:
-            self._last_rx = now
+            if self.link.heard(now):
+                self._bank_asked.clear()
             for fb in self._placer.feed(address, args, now, self._bank):
                 index = self._index.get(fb.track)
                 if index is None:
                     continue
                 if fb.kind == "name":
                     self._tracks[index].name = str(fb.value)
-                elif self._on_volume(index, float(fb.value)):
-                    moved.append((index, float(fb.value)))
+                else:
+                    value = float(fb.value)
+                    if not math.isfinite(value) and value != -math.inf:
+                        raise ValueError(f"track volume {value!r}")
+                    self._on_volume(index, value, now)
             self._changed.notify_all()
-        for index, db in moved:
-            log.info("%s: track %d moved by hand", self.name, self._tracks[index].target)
-            callback = self.on_human_move
-            if callback is not None:
-                try:
-                    callback(index, db)
-                except Exception:
-                    log.exception("%s: on_human_move callback failed", self.name)
 
-    def _on_volume(self, index: int, db: float) -> bool:
-        """Update what REAPER holds for a track; True when this is a person's new move."""
+    def _on_volume(self, index: int, db: float, now: float) -> None:
+        """Update what REAPER holds for a track (lock held)."""
         s = self._tracks[index]
+        link = self.link
         if _near(db, s.sent):
             s.retries = 0
+        if s.confirmed is None and link.state in (LinkState.CONNECTING, LinkState.RESYNCING):
+            s.confirmed = db  # a read, at connect or after an outage
+            link.finish_reads(now)
+            return
+        if index in self._overridden:
+            link.person(index, db)
+            return
         # The first report of a track is a read: REAPER may show it before applying our set.
-        if not s.report(db, TOLERANCE_DB, first_report_is_read=True):
-            return False
-        new = index not in self._overridden
-        self._overridden.add(index)
-        return new
+        if s.report(db, TOLERANCE_DB, first_report_is_read=True):
+            link.person(index, db)
 
     def _tick(self, now: float) -> None:
         with self._changed:
+            if self._phase != "connected" or self.link.state is LinkState.FAULT:
+                return
+            if self.link.check_silence(now):
+                self._feedback_from = None  # REAPER may come back from a new socket
+            out: list[bytes] = []
+            if now - self._last_heartbeat >= self._heartbeat_s:
+                # REAPER has no ping; a track count makes it re-send the bank in view.
+                self._last_heartbeat = now
+                out.append(rc.track_count(self._bank_size))
+            if self.link.state in (LinkState.CONNECTING, LinkState.RESYNCING):
+                out += self._ask_unread_bank(now)
             for fb in self._placer.due_names(now, self._bank):
                 index = self._index.get(fb.track)
                 if index is not None:
                     self._tracks[index].name = str(fb.value)
                     self._changed.notify_all()
-            out = self._due(now)
+            if self.link.state is not LinkState.LOST:
+                out += self._due(now)
             if out:
                 self._emit(out)
                 self._changed.notify_all()  # flush() waits for touches to be released
+
+    def _ask_unread_bank(self, now: float) -> list[bytes]:
+        """Select, one at a time, a bank whose driven tracks are still unread (lock held)."""
+        unread = sorted(
+            {rc.bank_of(s.target, self._bank_size)[0] for s in self._tracks if s.confirmed is None}
+        )
+        if not unread:
+            return []
+        bank = unread[0]
+        if now - self._bank_asked.get(bank, -math.inf) < READ_RETRY_S:
+            return []
+        self._bank_asked[bank] = now
+        self._bank = bank
+        return [rc.bank_select(bank)]
 
     # --- transport (lock held) -----------------------------------------------------------------
 

@@ -2,7 +2,10 @@
 
 One worker thread owns the port: `send()` only records the latest levels and wakes it. A fader
 value that comes back and is not one we sent recently, or a touch from the other side, means a
-person has the fader: that channel is yielded until `release()`. With more tracks than one Mackie
+person has the fader: that channel is yielded until released (by us, or by the fader brought back
+to where we last put it). The bookkeeping is the shared fader-link core (bridge.outputs.link).
+MIDI has no heartbeat and no way to read a fader at connect: the link is live at once, and a
+dead port or worker is a fault. With more tracks than one Mackie
 bank, the protocol does not say which bank a value belongs to: right after a switch, a value that
 may still show the bank before is ignored, so a person is seen on the bank in view.
 """
@@ -13,15 +16,16 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Callable
 from types import TracebackType
 
 import numpy as np
 
 from bridge.outputs.base import HumanMoveCallback
-from bridge.outputs.fader_state import FaderState
-from bridge.outputs.midi_law import FaderLaw, db_to_value, value_to_db
-from bridge.outputs.midi_ports import MidiPort
-from bridge.outputs.surface_mappings import Incoming, MackieMapping, Mapping
+from bridge.outputs.link import FaderLink, FaderState, LinkReport, LinkState, ReceiveGuard
+from bridge.outputs.midi.law import FaderLaw, db_to_value, value_to_db
+from bridge.outputs.midi.mappings import Incoming, MackieMapping, Mapping
+from bridge.outputs.midi.ports import MidiPort
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +47,13 @@ class MidiSurface:
         min_interval_s: float = 0.05,
         touch_release_s: float = 0.3,
         name: str = "",
+        listen: bool = False,
     ) -> None:
-        """Capture channel `i` drives `mapping.tracks[i]`. The port is owned (closed) by us."""
+        """Capture channel `i` drives `mapping.tracks[i]`. The port is owned (closed) by us.
+
+        `listen`: read and report the surface, never move a fader.
+        """
         self.name = name or f"MIDI {port.name}"
-        self.on_human_move = on_human_move
-        """Called from the worker as (capture index, dB); may be set after construction."""
         self._port = port
         self._map = mapping
         self._law = law
@@ -56,14 +62,27 @@ class MidiSurface:
         self._touch = isinstance(mapping, MackieMapping)
         self._faders = [FaderState(t) for t in mapping.tracks]
         self._index = {t: i for i, t in enumerate(mapping.tracks)}
-        self._overridden: set[int] = set()
-        self._lock = threading.Lock()
-        self._changed = threading.Condition(self._lock)
+        self.link: FaderLink[FaderState] = FaderLink(
+            self.name,
+            self._faders,
+            lambda v: value_to_db(law, int(v), mapping.max_value),
+            tol=mapping.tolerance,
+            listen=listen,
+        )
+        self.link.state = LinkState.LIVE  # nothing to read first: the surface shows no positions
+        self.link.on_human_move = on_human_move
+        self.guard: ReceiveGuard[bytes] = ReceiveGuard(self.name, bytes)
+        """Counts and rate-limits the log of what cannot be decoded."""
+        self._overridden = self.link.overridden
+        self._lock = self.link.lock
+        self._changed = self.link.changed
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._error: str | None = None
         self._port.send(mapping.open_messages())
-        self._thread = threading.Thread(target=self._run, name="midi-surface", daemon=True)
+        self._thread = threading.Thread(
+            target=self.link.run_guarded(self._run), name="midi-surface", daemon=True
+        )
         self._thread.start()
 
     # --- GainSink ------------------------------------------------------------------------------
@@ -73,9 +92,9 @@ class MidiSurface:
         if gains.shape != (len(self._faders),):
             raise ValueError(f"{self.name}: expected {len(self._faders)} gains, got {gains.shape}")
         with self._lock:
-            for f, g in zip(self._faders, gains, strict=True):
+            for i, g in enumerate(gains):
                 if not math.isnan(g):
-                    f.desired = db_to_value(self._law, float(g), self._map.max_value)
+                    self.link.want(i, db_to_value(self._law, float(g), self._map.max_value))
         self._wake.set()
 
     def flush(self, timeout_s: float = 1.0) -> bool:
@@ -97,6 +116,8 @@ class MidiSurface:
             if self._error:
                 return f"error: {self._error}"
             line = f"open {self._port.name}"
+            if self.link.listen:
+                line += ", listening (no sets)"
             if isinstance(self._map, MackieMapping):
                 line += f", bank at track {self._map.offset + 1}"
             if self._overridden:
@@ -135,17 +156,38 @@ class MidiSurface:
     # --- override ------------------------------------------------------------------------------
 
     @property
+    def on_human_move(self) -> HumanMoveCallback | None:
+        """Called from the worker as (capture index, dB); may be set after construction."""
+        return self.link.on_human_move
+
+    @on_human_move.setter
+    def on_human_move(self, callback: HumanMoveCallback | None) -> None:
+        self.link.on_human_move = callback
+
+    @property
+    def on_release(self) -> Callable[[int], None] | None:
+        """Called as (capture index) when a person brings a held fader back to our level."""
+        return self.link.on_release
+
+    @on_release.setter
+    def on_release(self, callback: Callable[[int], None] | None) -> None:
+        self.link.on_release = callback
+
+    @property
     def overridden(self) -> frozenset[int]:
-        with self._lock:
-            return frozenset(self._overridden)
+        return self.link.held_overrides()
 
     def release(self, index: int) -> None:
-        with self._lock:
-            self._overridden.discard(index)
-            f = self._faders[index]
-            f.sent = f.confirmed
-            f.recent.clear()
+        self.link.release(index)
         self._wake.set()
+
+    def link_report(self) -> LinkReport:
+        """Live, or a fault; what the surface last reported per channel (None: not yet)."""
+        return self.link.report()
+
+    def take_base(self) -> list[float | None] | None:
+        """Always None: a MIDI surface shows no positions at connect."""
+        return self.link.take_base()
 
     def surface_value(self, index: int) -> int | None:
         """Last value the other side reported for capture channel `index`."""
@@ -161,7 +203,7 @@ class MidiSurface:
             self._wake.clear()
             try:
                 incoming = self._port.receive()
-                moved = self._absorb(incoming, time.monotonic())
+                self._absorb(incoming, time.monotonic())
                 with self._changed:
                     out = self._due(time.monotonic())
                     self._changed.notify_all()
@@ -169,47 +211,45 @@ class MidiSurface:
             except Exception as exc:  # a closed socket, an unplugged device
                 with self._changed:
                     self._error = str(exc) or type(exc).__name__
-                    self._changed.notify_all()
-                log.error("%s: %s", self.name, self._error)
+                    self.link.died(f"MIDI port failed: {self._error}")
                 return
-            for index, value in moved:
-                self._report(index, value)
+            self.link.fire()
 
-    def _absorb(self, messages: list[bytes], now: float) -> list[tuple[int, int]]:
-        moved: list[tuple[int, int]] = []
+    def _absorb(self, messages: list[bytes], now: float) -> None:
         with self._lock:
             for data in messages:
-                got = self._map.decode(data, now)
-                if got is not None and got.track is not None:
-                    index = self._index[got.track]
-                    if self._on_incoming(index, got, now):
-                        moved.append((index, int(self._faders[index].confirmed or 0)))
-        return moved
+                try:
+                    got = self._map.decode(data, now)
+                except Exception as exc:  # bytes no mapping expects: dropped, never fatal
+                    self.guard.drop(type(exc).__name__, data.hex()[:16])
+                    continue
+                if got is not None and got.track is not None and got.track in self._index:
+                    self._on_incoming(self._index[got.track], got, now)
 
-    def _on_incoming(self, index: int, got: Incoming, now: float) -> bool:
-        """True when a person just took this fader (lock held)."""
+    def _on_incoming(self, index: int, got: Incoming, now: float) -> None:
+        """Take what the surface reported (lock held)."""
         f = self._faders[index]
         tol = self._map.tolerance
         if got.touched is not None:
-            if not got.touched or index in self._overridden:
-                return False
-            self._overridden.add(index)  # a finger on a motor fader: theirs now
-            return True
+            if got.touched and index not in self._overridden:
+                # A finger on a motor fader: theirs now, at its last known position.
+                value = f.confirmed if f.confirmed is not None else f.sent
+                self.link.person(index, value if value is not None else 0)
+            return
         value = got.value
         assert value is not None
-        if not f.is_ours(value, tol):
+        if index in self._overridden or not f.is_ours(value, tol):
             shared = [self._faders[self._index[t]] for t in got.shared if t in self._index]
             if any(other.is_ours(value, tol) for other in shared):
-                return False  # a late echo from the bank before
+                return  # a late echo from the bank before
             if got.settling and any(
                 o.confirmed is None or abs(o.confirmed - value) <= tol for o in shared
             ):
-                return False  # may be the bank before, still being shown: ambiguous, ignored
-        if not f.report(value, tol, self._map.first_report_is_read):
-            return False
-        new = index not in self._overridden
-        self._overridden.add(index)
-        return new
+                return  # may be the bank before, still being shown: ambiguous, ignored
+        if index in self._overridden:
+            self.link.person(index, value)  # theirs: every move counts (and a return releases)
+        elif f.report(value, tol, self._map.first_report_is_read):
+            self.link.person(index, value)
 
     def _due(self, now: float) -> list[bytes]:
         moves: list[tuple[int, int]] = []
@@ -222,7 +262,7 @@ class MidiSurface:
                     touches.append((f.target, False))
                 continue
             quiet = now - f.last_send >= self._min_interval_s
-            if f.desired is not None and f.desired != f.sent and quiet:
+            if f.desired is not None and f.desired != f.sent and quiet and self.link.accepting:
                 if self._touch and not f.touched:
                     f.touched = True
                     touches.append((f.target, True))
@@ -232,12 +272,3 @@ class MidiSurface:
                 f.touched = False
                 touches.append((f.target, False))
         return self._map.plan(moves, touches) if moves or touches else []
-
-    def _report(self, index: int, value: int) -> None:
-        log.info("%s: track %d moved by hand", self.name, self._faders[index].target)
-        callback = self.on_human_move
-        if callback is not None:
-            try:
-                callback(index, value_to_db(self._law, value, self._map.max_value))
-            except Exception:
-                log.exception("%s: on_human_move callback failed", self.name)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bridge.outputs.x32_law import encode_message
+from bridge.outputs.osc import encode_message
 
 AUTOMATION_MODES = ("trim", "read", "touch", "latch", "write")
 """Track automation modes REAPER's OSC surface can set (`/track/N/auto<mode>`)."""

@@ -9,8 +9,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bridge.outputs import mackie
-from bridge.outputs.midi_cc import MAX_7, MAX_14, CcDecoder, cc7, cc14
+from bridge.outputs.midi import mackie
+from bridge.outputs.midi.cc import MAX_7, MAX_14, CcDecoder, cc7, cc14
 
 
 def _split(data: bytes) -> list[bytes]:

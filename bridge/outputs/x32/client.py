@@ -1,6 +1,10 @@
-"""GainSink for Behringer X32/M32 over OSC/UDP: rate-limited fader sets, read-back, /xremote.
+"""GainSink for Behringer X32/M32 (and X-Air/MR) over OSC/UDP: the X32 transport and dispatch
+around the shared fader-link core (bridge.outputs.link).
 
-A fader that changes without us (a person on the surface) is yielded until `release()`.
+Every driven fader is read before the first set; /xinfo is the heartbeat (every 250 ms: silence
+for 0.75 s is a lost link: nothing is sent until every fader has been re-read); /xremote shows a
+person's moves, which are yielded until released (by us, by the fader brought back to where we
+last put it, or by the channel's select button on the surface).
 """
 
 from __future__ import annotations
@@ -20,15 +24,10 @@ import numpy as np
 
 from bridge.config import X32_PORT, XREMOTE_RENEW_S
 from bridge.outputs.base import HumanMoveCallback
-from bridge.outputs.console_models import X32, ConsoleModel
-from bridge.outputs.x32_law import (
-    MAX_STEP,
-    db_to_fader_array,
-    decode_message,
-    encode_message,
-    fader_step,
-    fader_to_db,
-)
+from bridge.outputs.link import FaderLink, FaderState, LinkReport, LinkState, ReceiveGuard
+from bridge.outputs.osc import decode_message, encode_message
+from bridge.outputs.x32.law import MAX_STEP, db_to_fader_array, fader_step, fader_to_db
+from bridge.outputs.x32.models import X32, ConsoleModel
 
 log = logging.getLogger(__name__)
 
@@ -40,27 +39,23 @@ TICK_S = 0.01
 """Worker wake-up period: flushes rate-limited sets and runs the timers."""
 QUERY_RETRY_S = 0.25
 """A query without an answer after this long is sent again (UDP loses packets)."""
-LOST_PROBE_S = 1.0
-"""While the console is lost, /xinfo is sent this often."""
+SELECT_ADDRESS = "/-stat/selidx"
+"""The surface's selected channel (int, 0-based), pushed to /xremote subscribers."""
+
+
+def _step_db(step: float) -> float:
+    return fader_to_db(step / MAX_STEP)
 
 
 @dataclass
-class _Fader:
-    """What we know about one driven fader; guarded by the client's lock."""
+class X32Fader(FaderState):
+    """A driven X32 fader: the core's state plus the queries in flight (values are steps)."""
 
-    address: str
-    desired: int | None = None
-    """Latest step the engine asked for (latest value wins)."""
-    sent: int | None = None
-    """Last step we set (or the console's step after a read)."""
-    last_send: float = -math.inf
-    confirmed: int | None = None
-    """Last step the console reported; None = unknown, a read is due."""
+    address: str = ""
     unconfirmed: set[int] = field(default_factory=set)
     """Steps sent since the console last confirmed a value (a stale reply may show any)."""
     query_sent: float | None = None
     """When an unanswered fader query went out."""
-    name: str = ""
     name_known: bool = False
     name_query_sent: float | None = None
 
@@ -78,11 +73,17 @@ class X32Client:
         xremote_renew_s: float = XREMOTE_RENEW_S,
         probe_timeout_s: float = 1.0,
         verify_after_s: float = 0.2,
-        heartbeat_s: float = 1.0,
-        lost_after_s: float = 3.0,
+        heartbeat_s: float = 0.25,
+        lost_after_s: float = 0.75,
         model: ConsoleModel = X32,
+        resync: str = "hold",
+        listen: bool = False,
     ) -> None:
-        """`channels[i]` is the console channel (1..32 on an X32) driven by capture channel `i`."""
+        """`channels[i]` is the console channel (1..32 on an X32) driven by capture channel `i`.
+
+        `resync`: 'hold' (a fader changed while the link was down is a person's) or 'adopt'.
+        `listen`: read and report only, never set a fader.
+        """
         chans = list(range(1, model.channels + 1)) if channels is None else list(channels)
         for ch in chans:
             model.check_channel(ch)
@@ -93,23 +94,27 @@ class X32Client:
         self._host = host
         self._port = port
         self._channels = chans
-        self.on_human_move = on_human_move
-        """Called from the receive thread as (capture index, dB); may be set after construction."""
         self._min_interval_s = min_interval_s
         self._xremote_renew_s = xremote_renew_s
         self._probe_timeout_s = probe_timeout_s
         self._verify_after_s = verify_after_s
         self._heartbeat_s = heartbeat_s
-        self._lost_after_s = lost_after_s
 
-        self._lock = threading.Lock()
-        self._changed = threading.Condition(self._lock)
-        self._faders = [_Fader(model.fader_address(ch)) for ch in chans]
-        self._overridden: set[int] = set()
-        self._phase = "idle"  # idle -> connected -> closed
-        self._lost = False
+        self._faders = [X32Fader(ch, address=model.fader_address(ch)) for ch in chans]
+        self.link: FaderLink[X32Fader] = FaderLink(
+            self.name,
+            self._faders,
+            _step_db,
+            lost_after_s=lost_after_s,
+            resync=resync,
+            listen=listen,
+        )
+        self.link.on_human_move = on_human_move
+        self.guard = ReceiveGuard(self.name, decode_message)
+        self._lock = self.link.lock
+        self._changed = self.link.changed
+        self._phase = "idle"  # idle -> open -> closed
         self._console_info: tuple[str, ...] | None = None
-        self._last_rx = -math.inf
         self._last_probe = -math.inf
         self._last_xremote = -math.inf
         self._send_drops = 0
@@ -118,10 +123,31 @@ class X32Client:
         self._sock: socket.socket | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
-        self._dispatch: dict[str, Handler] = {"/xinfo": self._on_xinfo}
+        self._dispatch: dict[str, Handler] = {
+            "/xinfo": self._on_xinfo,
+            SELECT_ADDRESS: self._on_select,
+        }
         for i, ch in enumerate(chans):
             self._dispatch[model.fader_address(ch)] = partial(self._on_fader, i)
             self._dispatch[model.name_address(ch)] = partial(self._on_name, i)
+
+    @property
+    def on_human_move(self) -> HumanMoveCallback | None:
+        """Called from the receive thread as (capture index, dB); may be set after construction."""
+        return self.link.on_human_move
+
+    @on_human_move.setter
+    def on_human_move(self, callback: HumanMoveCallback | None) -> None:
+        self.link.on_human_move = callback
+
+    @property
+    def on_release(self) -> Callable[[int], None] | None:
+        """Called as (capture index) when a person hands a fader back from the console."""
+        return self.link.on_release
+
+    @on_release.setter
+    def on_release(self, callback: Callable[[int], None] | None) -> None:
+        self.link.on_release = callback
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -148,7 +174,10 @@ class X32Client:
             raise
         sock.setblocking(False)  # send() must never block: a full buffer drops the datagram
         self._sock = sock
-        self._thread = threading.Thread(target=self._run, name="x32-client", daemon=True)
+        self._phase = "open"
+        self._thread = threading.Thread(
+            target=self.link.run_guarded(self._run), name="x32-client", daemon=True
+        )
         self._thread.start()
         try:
             self._probe()
@@ -165,8 +194,6 @@ class X32Client:
             self._send_raw([encode_message("/xinfo")])
             with self._changed:
                 if self._changed.wait_for(lambda: self._console_info is not None, per_try):
-                    self._phase = "connected"
-                    self._last_xremote = -math.inf  # the worker subscribes on its next tick
                     log.info("%s answers: %s", self.name, self._console_info)
                     return
         raise ConnectionError(
@@ -178,21 +205,27 @@ class X32Client:
 
     def _wait_for_reads(self, deadline: float) -> None:
         def done() -> bool:
-            return all(f.name_known and f.confirmed is not None for f in self._faders)
+            return self.link.state is not LinkState.CONNECTING and all(
+                f.name_known for f in self._faders
+            )
 
         with self._changed:
             if not self._changed.wait_for(done, max(0.0, deadline - time.monotonic())):
                 missing = [
-                    ch
-                    for ch, f in zip(self._channels, self._faders, strict=True)
-                    if not (f.name_known and f.confirmed is not None)
+                    f.target for f in self._faders if not (f.name_known and f.confirmed is not None)
                 ]
-                log.warning("%s: channels %s not read yet; still asking", self.name, missing)
+                log.warning(
+                    "%s: channels %s not read yet; still asking, nothing is set before",
+                    self.name,
+                    missing,
+                )
 
     def close(self) -> None:
         """Stop the worker and close the socket; safe to call twice."""
         with self._lock:
             self._phase = "closed"
+            if self.link.state is not LinkState.FAULT:
+                self.link.state = LinkState.CLOSED
         self._stop.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=2.0)
@@ -215,16 +248,19 @@ class X32Client:
     # --- GainSink ------------------------------------------------------------------------------
 
     def send(self, gains_db: np.ndarray, t: float) -> None:
-        """Latest gains (dB per capture channel); sets go out now or when the rate limit allows."""
+        """Latest gains (dB per capture channel); sets go out now or when the rate limit allows.
+
+        Ignored while the link is not live (connecting, lost, resyncing, fault) or in listen mode.
+        """
         gains = np.asarray(gains_db, dtype=np.float64)
         if gains.shape != (len(self._faders),):
             raise ValueError(f"{self.name}: expected {len(self._faders)} gains, got {gains.shape}")
         faders = db_to_fader_array(gains)
         now = time.monotonic()
         with self._lock:
-            for state, f in zip(self._faders, faders, strict=True):
+            for i, f in enumerate(faders):
                 if not math.isnan(f):  # a missing level keeps the previous target
-                    state.desired = fader_step(float(f))
+                    self.link.want(i, fader_step(float(f)))
             out = self._due_sets(now)
         self._send_raw(out)
 
@@ -236,8 +272,8 @@ class X32Client:
         """
 
         def settled() -> bool:
-            return self._lost is False and all(
-                i in self._overridden or s.desired is None or s.confirmed == s.desired
+            return self.link.state is LinkState.LIVE and all(
+                i in self.link.overridden or s.desired is None or s.confirmed == s.desired
                 for i, s in enumerate(self._faders)
             )
 
@@ -249,36 +285,51 @@ class X32Client:
         now = time.monotonic()
         with self._lock:
             where = f"{self._host}:{self._port}"
+            state = self.link.state
             if self._phase == "idle":
                 return f"not connected {where}"
+            if state is LinkState.FAULT:
+                return f"FAULT {where}: {self.link.fault}"
             if self._phase == "closed":
                 return f"closed {where}"
-            if self._lost:
-                return f"lost (no answer {now - self._last_rx:.1f} s)"
+            if state is LinkState.LOST:
+                return f"lost (no answer {now - self.link.last_rx:.1f} s)"
+            if state is not LinkState.LIVE:
+                return f"{state.value} {where}"
             fresh = now - self._last_xremote <= self._xremote_renew_s + 1.0
             line = f"connected {where}, /xremote {'ok' if fresh else 'late'}"
-            if self._overridden:
-                chans = ",".join(str(self._channels[i]) for i in sorted(self._overridden))
+            if self.link.listen:
+                line += ", listening (no sets)"
+            if self.link.overridden:
+                chans = ",".join(str(self._channels[i]) for i in sorted(self.link.overridden))
                 line += f", held by hand: ch {chans}"
             if self._send_drops:
                 line += f", {self._send_drops} sends dropped"
-            return line
+        dropped = self.guard.total_dropped
+        if dropped:
+            line += f", {dropped} datagrams dropped"
+        return line
 
     # --- override and state --------------------------------------------------------------------
 
     @property
     def overridden(self) -> frozenset[int]:
         """Capture channel indices a person has taken over; we do not send to these."""
-        with self._lock:
-            return frozenset(self._overridden)
+        return self.link.held_overrides()
 
     def release(self, index: int) -> None:
         """Give channel `index` back to the engine; its next value is sent from where it is now."""
         with self._lock:
-            self._overridden.discard(index)
-            state = self._faders[index]
-            state.sent = state.confirmed
-            state.unconfirmed.clear()
+            self._faders[index].unconfirmed.clear()
+        self.link.release(index)
+
+    def link_report(self) -> LinkReport:
+        """The link's state and what the console holds, for the engine (once per hop)."""
+        return self.link.report()
+
+    def take_base(self) -> list[float | None] | None:
+        """The faders read at connect or resync (dB), once; the engine starts from these."""
+        return self.link.take_base()
 
     @property
     def names(self) -> list[str]:
@@ -298,7 +349,7 @@ class X32Client:
     @property
     def connected(self) -> bool:
         with self._lock:
-            return self._phase == "connected" and not self._lost
+            return self._phase == "open" and self.link.state is LinkState.LIVE
 
     def console_fader(self, index: int) -> float | None:
         """Last fader value the console reported for capture channel `index`."""
@@ -319,13 +370,13 @@ class X32Client:
             try:
                 ready, _, _ = select.select([sock], [], [], TICK_S)
             except (OSError, ValueError):
-                break
+                if self._stop.is_set():
+                    return
+                raise
             if ready:
                 self._drain(sock)
-            try:
-                self._tick(time.monotonic())
-            except Exception:
-                log.exception("%s: timer error", self.name)
+            self._tick(time.monotonic())
+            self.link.fire()
 
     def _drain(self, sock: socket.socket) -> None:
         for _ in range(256):  # bounded, so a flood cannot starve the timers
@@ -336,36 +387,27 @@ class X32Client:
             except OSError as exc:
                 log.debug("%s: receive error ignored: %s", self.name, exc)
                 return
-            if (str(sender[0]), int(sender[1])) != self._console:
-                log.debug("%s: packet from stranger %s:%d ignored", self.name, *sender[:2])
+            message = self.guard.accept(data, sender, self._console)
+            if message is None:
                 continue
-            try:
-                address, args = decode_message(data)
-            except ValueError as exc:
-                log.debug("%s: malformed packet ignored: %s", self.name, exc)
-                continue
+            address, args = message
             now = time.monotonic()
             self._heard(now)
             handler = self._dispatch.get(address)
             if handler is None:
-                log.debug("%s: unhandled %s %s", self.name, address, args)
                 continue
             try:
                 handler(args, now)
-            except Exception:
-                log.exception("%s: handler for %s failed", self.name, address)
+            except Exception as exc:  # a well-formed message with arguments we cannot use
+                self.guard.drop(f"handler {address}", f"{type(exc).__name__}: {exc}")
+            self.link.fire()
 
     def _heard(self, now: float) -> None:
         with self._lock:
-            self._last_rx = now
-            if not self._lost:
+            if not self.link.heard(now):
                 return
-            self._lost = False
-            log.warning("%s: console is back; re-reading state", self.name)
             # The console may have rebooted or been moved: forget what we thought it had.
             for state in self._faders:
-                state.confirmed = None
-                state.sent = None
                 state.unconfirmed.clear()
                 state.query_sent = None
                 state.name_known = False
@@ -375,20 +417,13 @@ class X32Client:
     def _tick(self, now: float) -> None:
         out: list[bytes] = []
         with self._lock:
-            if self._phase != "connected":
+            if self._phase != "open" or self.link.state is LinkState.FAULT:
                 return
-            silence = now - self._last_rx
-            if not self._lost and silence > self._lost_after_s:
-                self._lost = True
-                log.warning("%s: no answer for %.1f s", self.name, silence)
-            if self._lost:
-                if now - self._last_probe >= LOST_PROBE_S:
-                    self._last_probe = now
-                    out.append(encode_message("/xinfo"))
-            else:
-                if silence >= self._heartbeat_s and now - self._last_probe >= self._heartbeat_s:
-                    self._last_probe = now
-                    out.append(encode_message("/xinfo"))
+            self.link.check_silence(now)
+            if now - self._last_probe >= self._heartbeat_s:
+                self._last_probe = now
+                out.append(encode_message("/xinfo"))
+            if self._console_info is not None and self.link.state is not LinkState.LOST:
                 if now - self._last_xremote >= self._xremote_renew_s:
                     self._last_xremote = now
                     out.append(encode_message("/xremote"))
@@ -398,22 +433,23 @@ class X32Client:
 
     def _due_sets(self, now: float) -> list[bytes]:
         """Fader sets allowed now (call with the lock held)."""
-        if self._phase != "connected" or self._lost:
+        if self._phase != "open" or not self.link.accepting:
             return []
         out = []
         for i, state in enumerate(self._faders):
             if (
-                i in self._overridden
+                i in self.link.overridden
                 or state.desired is None
                 or state.confirmed is None  # still reading what the console has
                 or state.desired == state.sent
                 or now - state.last_send < self._min_interval_s
             ):
                 continue
-            state.sent = state.desired
+            step = int(state.desired)
+            state.sent = step
             state.last_send = now
-            state.unconfirmed.add(state.desired)
-            out.append(encode_message(state.address, state.desired / MAX_STEP))
+            state.unconfirmed.add(step)
+            out.append(encode_message(state.address, step / MAX_STEP))
         return out
 
     def _due_queries(self, now: float) -> list[bytes]:
@@ -427,7 +463,7 @@ class X32Client:
             # UDP may have lost our last set; once the fader is quiet, read it back.
             unverified = (
                 bool(state.unconfirmed)
-                and i not in self._overridden
+                and i not in self.link.overridden
                 and now - state.last_send >= self._verify_after_s
             )
             if (unknown or unverified) and _retry_due(state.query_sent, now):
@@ -452,41 +488,52 @@ class X32Client:
             state.name_query_sent = None
             self._changed.notify_all()
 
+    def _on_select(self, args: list[object], now: float) -> None:
+        """A channel's select button on the surface hands a held fader back to the model."""
+        if not args or isinstance(args[0], bool) or not isinstance(args[0], int):
+            return
+        ch = args[0] + 1
+        if ch in self._channels:
+            with self._changed:
+                self.link.hand_back(self._channels.index(ch))
+
     def _on_fader(self, index: int, args: list[object], now: float) -> None:
         if not args or isinstance(args[0], bool) or not isinstance(args[0], float | int):
             return
-        step = fader_step(float(args[0]))
-        moved = False
+        value = float(args[0])
+        if not math.isfinite(value):
+            raise ValueError(f"fader value {value!r}")
+        step = fader_step(value)
+        link = self.link
         with self._changed:
             state = self._faders[index]
             is_reply = state.query_sent is not None
             state.query_sent = None
             before = state.confirmed
-            state.confirmed = step
-            if before is None:
+            if before is None and link.state in (LinkState.CONNECTING, LinkState.RESYNCING):
                 # A read: this is where the console is; nothing of ours is in flight.
+                state.confirmed = step
+                state.unconfirmed.clear()
+                link.finish_reads(now)
+            elif before is None:
+                state.confirmed = step
                 state.sent = step
                 state.unconfirmed.clear()
+            elif index in link.overridden:
+                link.person(index, step)
             elif step == state.sent:
+                state.confirmed = step
                 state.unconfirmed.clear()
             elif is_reply and (step == before or step in state.unconfirmed):
                 # The console still shows an older value: our last set was lost. Send again.
+                state.confirmed = step
                 state.sent = step
                 state.unconfirmed.clear()
             else:
                 # Not ours and not a read-back: a person moved the fader (or another client).
-                moved = index not in self._overridden or step != before
-                self._overridden.add(index)
                 state.unconfirmed.clear()
+                link.person(index, step)
             self._changed.notify_all()
-        if moved:
-            log.info("%s: ch %d moved by hand", self.name, self._channels[index])
-            callback = self.on_human_move
-            if callback is not None:
-                try:
-                    callback(index, fader_to_db(step / MAX_STEP))
-                except Exception:
-                    log.exception("%s: on_human_move callback failed", self.name)
 
     # --- transport -----------------------------------------------------------------------------
 

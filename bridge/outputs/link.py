@@ -1,0 +1,432 @@
+"""The fader-link core every console, DAW and surface output shares.
+
+Per fader: what we sent, what the other side reports, and whether a report is ours, a read or a
+person's. Per link: the state (connecting, live, lost, resyncing, fault), silence detection for
+the heartbeat, the values read at (re)connect that the engine adopts, release of a fader by hand
+(returned to where we last put it), and one guarded decode for every datagram. A protocol client
+keeps only its law, its codec and its transport, and calls in here with the link's lock held.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Generic, TypeVar
+
+from bridge.outputs.base import HumanMoveCallback
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Address = tuple[str, int]
+
+RESYNC_POLICIES = ("hold", "adopt")
+"""What a fader that changed while the link was down becomes at resync: a person's (held until
+released) or the model's new base. Either way the model slews from the console's value."""
+RETURN_TOL_DB = 0.5
+"""A held fader brought back this close to where we last put it is handed back to the model."""
+
+
+class LinkState(StrEnum):
+    CONNECTING = "connecting"
+    """Reading every driven fader; nothing is sent yet."""
+    LIVE = "live"
+    LOST = "lost"
+    """The other side went silent: nothing is sent, the engine holds every fader."""
+    RESYNCING = "resyncing"
+    """It answers again: every fader is re-read before anything is sent."""
+    FAULT = "fault"
+    """The output's worker died: nothing is sent until the show ends."""
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class LinkReport:
+    """One look at a link, for the engine (once per hop) and the TUI."""
+
+    state: LinkState
+    held_db: tuple[float | None, ...]
+    """What the other side holds per channel (last confirmed, dB); None where unknown."""
+    fault: str = ""
+    last_rx: float = -math.inf
+    """time.monotonic() of the last datagram heard."""
+
+
+@dataclass(frozen=True)
+class LinkEvent:
+    """A change of link state, with the times that tell how fast it came."""
+
+    t: float
+    kind: str
+    """'lost', 'resynced', 'fault'."""
+    last_rx: float
+    detail: str = ""
+
+
+def close(a: float, b: float, tol: float) -> bool:
+    """Within `tol` of each other; two equal infinities (a fader at -inf dB) are close too."""
+    return a == b or abs(a - b) <= tol
+
+
+@dataclass
+class FaderState:
+    """One driven fader; the owning link's lock guards it."""
+
+    target: int
+    """Track or strip number on the other side (1-based)."""
+    desired: float | None = None
+    """Latest level the engine asked for, in the output's units (latest value wins)."""
+    sent: float | None = None
+    """Last value we set, or the other side's value after a read."""
+    last_send: float = -math.inf
+    confirmed: float | None = None
+    """Last value the other side reported; None = unknown, a read is due."""
+    recent: deque[tuple[float, float]] = field(default_factory=deque)
+    """(time, value) of our recent sets: late echoes of them are not a person."""
+    touched: bool = False
+    """We hold a touch on this fader (a move burst is in progress)."""
+    retries: int = 0
+    name: str = ""
+    away: bool = False
+    """Held by a person, and moved away from where we last put it (a return then releases)."""
+
+    def remember(self, value: float, now: float) -> None:
+        self.sent = value
+        self.last_send = now
+        self.recent.append((now, value))
+
+    def forget_before(self, t: float) -> None:
+        while self.recent and self.recent[0][0] < t:
+            self.recent.popleft()
+
+    def is_ours(self, value: float, tol: float) -> bool:
+        """Close to what we last sent, or to any set still remembered."""
+        near_sent = self.sent is not None and close(value, self.sent, tol)
+        return near_sent or any(close(value, v, tol) for _, v in self.recent)
+
+    def report(self, value: float, tol: float, first_report_is_read: bool = True) -> bool:
+        """Take a value the other side reported; True when it means a person moved the fader.
+
+        Ours (or a late echo of ours): confirmed. A first report (when the other side shows
+        positions unasked, as hosts do when a track comes into view), a report before we sent
+        anything, or one equal to the previous report (our set was lost): a read. Else a person.
+        """
+        if self.is_ours(value, tol):
+            self.confirmed = value
+            return False
+        before = self.confirmed
+        self.confirmed = value
+        unchanged = before is not None and close(value, before, tol)
+        if self.sent is None or unchanged or (before is None and first_report_is_read):
+            if self.sent is None:
+                self.sent = value
+            return False
+        self.recent.clear()
+        return True
+
+
+F = TypeVar("F", bound=FaderState)
+
+
+class FaderLink(Generic[F]):
+    """The shared state of one output: its faders, who holds them, and the link.
+
+    Clients take `lock` (or `changed`) around every call marked "lock held", then call `fire()`
+    without it so that callbacks into the engine never run under the link's lock.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        faders: Sequence[F],
+        to_db: Callable[[float], float],
+        *,
+        tol: float = 0.0,
+        lost_after_s: float | None = None,
+        resync: str = "hold",
+        listen: bool = False,
+        return_tol_db: float = RETURN_TOL_DB,
+    ) -> None:
+        if resync not in RESYNC_POLICIES:
+            raise ValueError(f"resync must be one of {list(RESYNC_POLICIES)}, got {resync!r}")
+        self.name = name
+        self.faders = list(faders)
+        self.to_db = to_db
+        self.tol = tol
+        """Two reports this close (output units) are the same value."""
+        self.lost_after_s = lost_after_s
+        """Silence that means the link is lost (None: the protocol has no heartbeat)."""
+        self.resync = resync
+        self.listen = listen
+        """Listen mode: read and report, never set a fader."""
+        self.return_tol_db = return_tol_db
+        self.lock = threading.Lock()
+        self.changed = threading.Condition(self.lock)
+        self.overridden: set[int] = set()
+        self.state = LinkState.CONNECTING
+        self.fault = ""
+        self.last_rx = -math.inf
+        self.events: list[LinkEvent] = []
+        self.on_human_move: HumanMoveCallback | None = None
+        self.on_release: Callable[[int], None] | None = None
+        """Called as (index) when a person hands a fader back from the console itself."""
+        self._base: list[float | None] | None = None
+        self._base_pending = False
+        """After a resync, sends wait until the engine took the re-read values as its base."""
+        self._queued: list[Callable[[], None]] = []
+
+    # --- engine side (takes the lock) ----------------------------------------------------------
+
+    def report(self) -> LinkReport:
+        with self.lock:
+            return LinkReport(self.state, self._held(), self.fault, self.last_rx)
+
+    def take_base(self) -> list[float | None] | None:
+        """The values read at connect or resync (dB per channel), once; None when none is new.
+
+        Taking them lets sends through again after a resync: the engine slews from these.
+        """
+        with self.changed:
+            base, self._base = self._base, None
+            self._base_pending = False
+            self.changed.notify_all()
+            return base
+
+    def release(self, index: int) -> None:
+        """Give channel `index` back to the engine; it moves on from where the fader is."""
+        with self.changed:
+            self.overridden.discard(index)
+            f = self.faders[index]
+            if f.confirmed is not None:
+                f.sent = f.confirmed
+            f.desired = None
+            f.away = False
+            f.recent.clear()
+            self.changed.notify_all()
+
+    def held_overrides(self) -> frozenset[int]:
+        with self.lock:
+            return frozenset(self.overridden)
+
+    # --- client side (lock held) ---------------------------------------------------------------
+
+    @property
+    def accepting(self) -> bool:
+        """Whether fader sets may go out now."""
+        return self.state is LinkState.LIVE and not self.listen and not self._base_pending
+
+    def want(self, index: int, value: float) -> None:
+        """The engine's latest level for a fader, in output units (ignored when not accepting)."""
+        if self.accepting:
+            self.faders[index].desired = value
+
+    def heard(self, now: float) -> bool:
+        """A valid datagram arrived; True when it ends an outage (the client re-reads)."""
+        self.last_rx = now
+        if self.state is not LinkState.LOST:
+            return False
+        self.state = LinkState.RESYNCING
+        log.warning("%s: answers again; re-reading every fader before any set", self.name)
+        for f in self.faders:
+            f.confirmed = None
+            f.desired = None
+            f.recent.clear()
+        return True
+
+    def check_silence(self, now: float) -> bool:
+        """True when the silence just became an outage (the engine freezes on the next hop)."""
+        if self.lost_after_s is None or self.state not in (LinkState.LIVE, LinkState.RESYNCING):
+            return False
+        silence = now - self.last_rx
+        if silence <= self.lost_after_s:
+            return False
+        self.state = LinkState.LOST
+        self._base, self._base_pending = None, False
+        self.events.append(LinkEvent(now, "lost", self.last_rx, f"silent {silence:.2f} s"))
+        log.warning(
+            "%s: no answer for %.2f s; holding every fader, sending nothing", self.name, silence
+        )
+        self.changed.notify_all()
+        return True
+
+    def all_read(self) -> bool:
+        return all(f.confirmed is not None for f in self.faders)
+
+    def finish_reads(self, now: float) -> None:
+        """Every fader has been read: go live (connect) or compare with what we sent (resync)."""
+        if self.state not in (LinkState.CONNECTING, LinkState.RESYNCING) or not self.all_read():
+            return
+        resync = self.state is LinkState.RESYNCING
+        for i, f in enumerate(self.faders):
+            read = f.confirmed
+            assert read is not None
+            if not resync or f.sent is None or close(read, f.sent, self.tol):
+                f.sent = read
+                continue
+            if i in self.overridden:
+                continue  # already a person's: stays theirs
+            if self.resync == "adopt":
+                log.info("%s: %d changed while away; adopted as the new base", self.name, f.target)
+                f.sent = read
+            else:
+                log.info("%s: %d changed while away; a person's, held", self.name, f.target)
+                self._take(i, read)
+        self.state = LinkState.LIVE
+        self._base = list(self._held())
+        self._base_pending = resync
+        if resync:
+            self.events.append(LinkEvent(now, "resynced", self.last_rx))
+        self.changed.notify_all()
+
+    def person(self, index: int, value: float) -> None:
+        """A value on the other side that is not ours: a person moved the fader."""
+        f = self.faders[index]
+        before = f.confirmed
+        f.confirmed = value
+        f.recent.clear()
+        if index not in self.overridden:
+            self._take(index, value)
+            return
+        if before is not None and close(value, before, self.tol):
+            return
+        if f.away and f.sent is not None and self._near_db(value, f.sent):
+            log.info(
+                "%s: %d brought back to our level: the model has it again", self.name, f.target
+            )
+            self.hand_back(index)
+            return
+        if f.sent is None or not self._near_db(value, f.sent):
+            f.away = True
+        self._queue_move(index, value)
+
+    def hand_back(self, index: int) -> None:
+        """A person released a held fader from the console (returned it, or a select button)."""
+        if index not in self.overridden:
+            return
+        self.overridden.discard(index)
+        f = self.faders[index]
+        if f.confirmed is not None:
+            f.sent = f.confirmed
+        f.desired = None
+        f.away = False
+        self._queue_release(index)
+        self.changed.notify_all()
+
+    def died(self, reason: str) -> None:
+        """The worker stopped: a fault, faders frozen, nothing sent any more."""
+        self.state = LinkState.FAULT
+        self.fault = reason
+        self.events.append(LinkEvent(time.monotonic(), "fault", self.last_rx, reason))
+        log.error("%s: %s; faders frozen", self.name, reason)
+        self.changed.notify_all()
+
+    # --- callbacks (without the lock) ----------------------------------------------------------
+
+    def fire(self) -> None:
+        """Run the callbacks queued while the lock was held."""
+        with self.lock:
+            queued, self._queued = self._queued, []
+        for fn in queued:
+            try:
+                fn()
+            except Exception:
+                log.exception("%s: callback failed", self.name)
+
+    def run_guarded(self, loop: Callable[[], None]) -> Callable[[], None]:
+        """A thread target: `loop` raising anything is a fault of the link, never a silent death."""
+
+        def target() -> None:
+            try:
+                loop()
+            except BaseException as exc:
+                with self.lock:
+                    self.died(f"worker thread died: {type(exc).__name__}: {exc}")
+
+        return target
+
+    # --- helpers (lock held) -------------------------------------------------------------------
+
+    def _take(self, index: int, value: float) -> None:
+        log.info("%s: %d taken by hand", self.name, self.faders[index].target)
+        self.overridden.add(index)
+        f = self.faders[index]
+        f.away = f.sent is None or not self._near_db(value, f.sent)
+        self._queue_move(index, value)
+
+    def _queue_move(self, index: int, value: float) -> None:
+        log.debug("%s: %d moved by hand", self.name, self.faders[index].target)
+        db = self.to_db(value)
+        callback = self.on_human_move
+        if callback is not None:
+            self._queued.append(lambda: callback(index, db))
+
+    def _queue_release(self, index: int) -> None:
+        callback = self.on_release
+        if callback is not None:
+            self._queued.append(lambda: callback(index))
+
+    def _near_db(self, a: float, b: float) -> bool:
+        da, db = self.to_db(a), self.to_db(b)
+        if math.isinf(da) or math.isinf(db):
+            return da == db
+        return abs(da - db) <= self.return_tol_db
+
+    def _held(self) -> tuple[float | None, ...]:
+        return tuple(None if f.confirmed is None else self.to_db(f.confirmed) for f in self.faders)
+
+
+class ReceiveGuard(Generic[T]):
+    """Every datagram an output receives goes through here: the sender is checked, the decode can
+    raise anything, and what is dropped is counted and logged at most once per `log_every_s`."""
+
+    def __init__(self, name: str, decoder: Callable[[bytes], T], log_every_s: float = 5.0) -> None:
+        self.name = name
+        self._decoder = decoder
+        self._log_every_s = log_every_s
+        self.dropped: Counter[str] = Counter()
+        self._unlogged = 0
+        self._last_log = -math.inf
+        self._lock = threading.Lock()
+
+    @property
+    def total_dropped(self) -> int:
+        with self._lock:
+            return sum(self.dropped.values())
+
+    def accept(self, data: bytes, sender: Address, expected: Address | None) -> T | None:
+        """The decoded datagram, or None when it is a stranger's or malformed (counted)."""
+        if expected is None or (str(sender[0]), int(sender[1])) != expected:
+            self.drop("stranger", f"from {sender[0]}:{sender[1]}")
+            return None
+        return self.decode(data)
+
+    def decode(self, data: bytes) -> T | None:
+        try:
+            return self._decoder(data)
+        except Exception as exc:  # one bad datagram must never reach past here
+            self.drop(type(exc).__name__, str(exc)[:80])
+            return None
+
+    def drop(self, reason: str, detail: str = "") -> None:
+        now = time.monotonic()
+        with self._lock:
+            self.dropped[reason] += 1
+            self._unlogged += 1
+            if now - self._last_log < self._log_every_s:
+                return
+            count, self._unlogged, self._last_log = self._unlogged, 0, now
+            reasons = ", ".join(f"{k} {v}" for k, v in self.dropped.most_common(4))
+        log.warning(
+            "%s: %d datagram(s) dropped (%s; last: %s %s)",
+            self.name,
+            count,
+            reasons,
+            reason,
+            detail,
+        )

@@ -1,0 +1,1 @@
+"""MIDI control surfaces: laws, Mackie Control and CC messages, mappings, ports, the surface."""

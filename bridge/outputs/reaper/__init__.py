@@ -1,0 +1,1 @@
+"""REAPER over OSC: bank arithmetic and message bytes (codec), the client."""

@@ -1,0 +1,1 @@
+"""REAPER project files: volume envelopes (envelope) and the recorder/writer (writer)."""
