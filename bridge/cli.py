@@ -1,4 +1,4 @@
-"""The `ailive` command line: devices, demo, run, render, profiles, console."""
+"""The `ailive` command line: devices, demo, run, render, recover, profiles, console."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import importlib
 import json
 import logging
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -58,7 +59,8 @@ def _add_common_show(p: argparse.ArgumentParser) -> None:
         type=Path,
         default=Path("ailive-out"),
         metavar="DIR",
-        help="where the mix WAV, gains CSV and summary go (default: ./ailive-out)",
+        help="each show writes its own new folder DIR/<date_time>/: events, gains CSV, mix WAV, "
+        "log as it runs, summary and REAPER project at the end (default: ./ailive-out)",
     )
     p.add_argument(
         "--human-hold",
@@ -83,6 +85,8 @@ def _positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
     return value
 
 
@@ -205,6 +209,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="also write the automation as REAPER volume envelopes (an existing project is "
         "backed up, then updated)",
     )
+
+    p = verbs.add_parser(
+        "recover",
+        help="finish the folder of a show that was killed: summary and REAPER project",
+        description="A show killed before its end (power, SIGKILL) leaves its journal: events, "
+        "gains CSV and mix WAV up to the last second. This writes the summary.json and show.RPP "
+        "the show would have written.",
+    )
+    p.add_argument("folder", type=Path, help="the show's folder, e.g. ailive-out/<date_time>")
 
     p = verbs.add_parser(
         "profiles",

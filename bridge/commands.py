@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from bridge.cli import CliError, print_json
 from bridge.config import TORCH_THREADS
@@ -92,45 +96,144 @@ def _mix_player(device: str | None) -> list[MixOutput]:
         raise CliError(str(exc), exit_code=1) from exc
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+STOP_WAIT_S = 1.0
+"""After a stop, how long the engine's thread may take to finish its hop before the outputs are
+written anyway (it is a daemon: a capture stuck in the driver cannot hold the exit)."""
+
+
+@contextmanager
+def _interrupt_on_signals(show: Show, also: Callable[[], None] | None = None) -> Iterator[None]:
+    """Ctrl-C, SIGTERM and SIGHUP end the show the same way: stopped_by "interrupted", exit 130,
+    what was mixed is kept. A second signal gives up at once (the journal still has it all)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        if show.interrupted:
+            raise KeyboardInterrupt
+        log.warning("%s: stopping the show, keeping what was mixed", signal.Signals(signum).name)
+        show.interrupt()
+        if also is not None:
+            also()
+
+    previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
 def _run_show(
     show: Show,
     *,
     headless: bool,
     exit_when_done: bool,
+    seconds: float | None = None,
     live_profile: str = "",
     capture_channels: list[int] | None = None,
 ) -> None:
+    """Runs the show on a worker thread (the TUI's, or our own) until it ends, `seconds` pass
+    or a signal stops it; the main thread stays free to take the signal at once."""
+    timer = threading.Timer(seconds, show.stop) if seconds else None
+    if timer is not None:
+        timer.daemon = True  # never holds the exit (it did: 25 s after Ctrl-C)
     use_tui = not headless and sys.stdout.isatty() and sys.stdin.isatty()
-    if use_tui:
-        from bridge.tui.app import make_app
+    try:
+        if use_tui:
+            _run_tui(show, timer, exit_when_done, live_profile, capture_channels)
+        else:
+            _run_headless(show, timer)
+    finally:
+        if timer is not None:
+            timer.cancel()
 
-        make_app(
-            show,
-            exit_when_done=exit_when_done,
-            live_profile=live_profile,
-            capture_channels=capture_channels,
-        ).run()
-        show.stop()
-        show.done.wait(2.0)
-    else:
-        show.add_listener(_progress_printer(show))
+
+def _run_tui(
+    show: Show,
+    timer: threading.Timer | None,
+    exit_when_done: bool,
+    live_profile: str,
+    capture_channels: list[int] | None,
+) -> None:
+    from bridge.log import console_logging_to
+    from bridge.tui.app import make_app
+    from bridge.tui.log_screen import TuiLogHandler
+
+    app = make_app(
+        show,
+        exit_when_done=exit_when_done,
+        live_profile=live_profile,
+        capture_channels=capture_channels,
+    )
+    with _interrupt_on_signals(show, also=app.exit), console_logging_to(TuiLogHandler(app)):
+        if timer is not None:
+            timer.start()
+        app.run()
+    show.stop()
+    show.done.wait(2.0)
+
+
+def _run_headless(show: Show, timer: threading.Timer | None) -> None:
+    show.add_listener(_progress_printer(show))
+    failure: list[BaseException] = []
+
+    def engine() -> None:
         try:
             show.run()
-        except KeyboardInterrupt:
-            show.stop()
-            log.warning("interrupted: writing what was mixed so far")
+        except BaseException as exc:  # raised again on the main thread
+            failure.append(exc)
+
+    runner = threading.Thread(target=engine, name="engine", daemon=True)
+    with _interrupt_on_signals(show):
+        runner.start()
+        if timer is not None:
+            timer.start()
+        while runner.is_alive() and not show.interrupted:
+            runner.join(0.1)
+        runner.join(STOP_WAIT_S)
+    if failure:
+        raise failure[0]
 
 
-def _finish(show: Show) -> None:
+def _check_out(out: Path) -> None:
+    """`--out` must be a folder (or not exist yet): said before anything starts."""
+    if out.exists() and not out.is_dir():
+        raise CliError(f"--out {out}: is a file; give a folder (each show gets a subfolder)")
+
+
+def _show_folder(out: Path) -> Path:
+    from bridge.journal import JournalError, new_show_dir
+
+    try:
+        return new_show_dir(out)
+    except JournalError as exc:
+        raise CliError(str(exc)) from exc
+
+
+def _finish(show: Show) -> int:
+    """Write the end-of-show files, close the outputs; 130 when a signal ended the show."""
     outputs = show.write_outputs()
     show.close()
+    if outputs.folder is not None:
+        print(f"    show: {outputs.folder}")
     for label, path in (
         ("mix", outputs.mix_wav),
         ("gains", outputs.gains_csv),
         ("summary", outputs.summary_json),
+        ("reaper", outputs.rpp),
+        ("log", outputs.log),
     ):
         if path is not None:
             print(f"{label:>8}: {path}")
+    if show.engine.stats.fallback:
+        print(f"fallback: {show.engine.stats.fallback}")
+    if show.interrupted:
+        print("interrupted: the show was stopped by a signal", file=sys.stderr)
+        return 130
+    return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -138,6 +241,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from bridge.sources import FileSource
     from bridge.virtual_console import VirtualConsole
 
+    _check_out(args.out)
     gain_source = _gain_source(args.gain_source)
     song = _load_song(args.song)
     source = FileSource(song, realtime=not args.fast, seconds=args.seconds)
@@ -164,16 +268,24 @@ def cmd_demo(args: argparse.Namespace) -> int:
         raise CliError(str(exc), exit_code=1) from exc
     names = [nm or fallback for nm, fallback in zip(client.names, song.names, strict=False)]
     title = str(song.meta.extra.get("title", args.song.name))
-    show = Show(
-        source,
-        gain_source,
-        sinks=[client],
-        out_dir=args.out,
-        names=names,
-        title=f"demo: {title}",
-        mix_outputs=_mix_player(args.play),
-        human_hold_s=args.human_hold,
-    )
+    from models.song import channel_files
+
+    try:
+        show = Show(
+            source,
+            gain_source,
+            sinks=[client],
+            folder=_show_folder(args.out),
+            names=names,
+            title=f"demo: {title}",
+            mix_outputs=_mix_player(args.play),
+            human_hold_s=args.human_hold,
+            rpp_sources=channel_files(args.song),
+        )
+    except CliError:
+        client.close()
+        console.stop()
+        raise
     client.on_human_move = show.engine.human_move
     log.info(
         "mixing %d channels of %r with %s (%s)",
@@ -184,7 +296,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
     try:
         _run_show(show, headless=args.headless, exit_when_done=args.seconds is not None)
-        _finish(show)
+        rc = _finish(show)
         faders = [console.fader_db(ch) for ch in range(1, n + 1)]
         print(
             "  faders: "
@@ -192,7 +304,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         )
     finally:
         console.stop()
-    return 0
+    return rc
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -203,8 +315,10 @@ def cmd_render(args: argparse.Namespace) -> int:
     out: Path = args.out
     if out.suffix.lower() not in (".wav", ".flac"):
         raise CliError(f"--out {out}: give a .wav or .flac file name")
-    source = FileSource(song, realtime=False, seconds=args.seconds)
-    show = Show(source, gain_source, out_dir=None, title=args.folder.name)
+    if out.is_dir():
+        raise CliError(f"--out {out}: is a folder; give a .wav or .flac file name")
+    source = FileSource(song, realtime=False, seconds=args.seconds)  # offline: no deadline
+    show = Show(source, gain_source, title=args.folder.name)
     stats = show.run()
     assert show.recorder is not None
     show.recorder.write(out)
@@ -251,6 +365,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from bridge.outputs.base import GainSink
     from bridge.profiles import ProfileError, find_profile
 
+    _check_out(args.out)
     try:
         profile = find_profile(args.profile)
     except ProfileError as exc:
@@ -288,42 +403,52 @@ def cmd_run(args: argparse.Namespace) -> int:
         from bridge.outputs.rpp_writer import RppRecorder
 
         sinks.append(RppRecorder(args.rpp, names))  # "record automation": written at the end
-    show = Show(
-        source,
-        gain_source,
-        sinks=sinks,
-        out_dir=args.out,
-        names=names,
-        title=f"live: {profile.name}",
-        mix_outputs=_mix_player(args.play),
-        human_hold_s=args.human_hold,
-    )
+    try:
+        show = Show(
+            source,
+            gain_source,
+            sinks=sinks,
+            folder=_show_folder(args.out),
+            names=names,
+            title=f"live: {profile.name}",
+            mix_outputs=_mix_player(args.play),
+            human_hold_s=args.human_hold,
+            deadline_policy=profile.deadline,
+        )
+    except CliError:
+        for sink in sinks:
+            sink.close()
+        source.close()
+        raise
     if client is not None:
         client.on_human_move = show.engine.human_move
     capture = [c + 1 for c in channels]
     log.info(apply_profile_limits(show.engine.safety, profile, capture).describe(profile.name))
-    if args.seconds:
-        import threading
-
-        threading.Timer(args.seconds, show.stop).start()
     _run_show(
         show,
         headless=args.headless,
         exit_when_done=args.seconds is not None,
+        seconds=args.seconds,
         live_profile=profile.name,
         capture_channels=capture,
     )
-    _finish(show)
-    return 0
+    return _finish(show)
 
 
 def cmd_profiles(args: argparse.Namespace) -> int:
-    from bridge.profiles import ProfileError, discover, find_profile, load_profile
+    from bridge.profiles import ProfileError, discover, find_profile, load_profile, shadowed
 
     if args.action == "list":
         good, bad = discover()
+        hidden = shadowed(good)
+        shadows = {winner.path: path for path, winner in hidden.items()}
         for p in good:
-            print(f"{p.path.stem:<20} {p.output:<7} {len(p.channels):>3} ch  {p.description}")
+            note = ""
+            if p.path in hidden:
+                note = f"  (hidden: {hidden[p.path].path} has the same name)"
+            elif p.path in shadows:
+                note = f"  (yours: used instead of {shadows[p.path]})"
+            print(f"{p.path.stem:<20} {p.output:<7} {len(p.channels):>3} ch  {p.description}{note}")
         for err in bad:
             print(f"BAD  {err}")
         if not good and not bad:
@@ -358,6 +483,26 @@ def cmd_profiles(args: argparse.Namespace) -> int:
     return 2 if failed else 0
 
 
+def cmd_recover(args: argparse.Namespace) -> int:
+    from bridge.journal import RPP, SUMMARY
+    from bridge.recover import RecoverError, needs_recovery, recover
+
+    folder: Path = args.folder
+    if folder.is_dir() and not needs_recovery(folder):
+        print(f"{folder}: the show finished ({SUMMARY} is there); nothing to recover")
+        return 0
+    try:
+        summary = recover(folder)
+    except RecoverError as exc:
+        raise CliError(str(exc)) from exc
+    print(
+        f"{folder}: {summary['hops']} hops ({summary['seconds']:.1f} s) recovered, "
+        f"stopped by: {summary['stopped_by']}"
+    )
+    print(f" summary: {folder / SUMMARY}\n  reaper: {folder / RPP}")
+    return 0
+
+
 def cmd_console(args: argparse.Namespace) -> int:
     from bridge.virtual_console import main as console_main
 
@@ -366,4 +511,12 @@ def cmd_console(args: argparse.Namespace) -> int:
     return console_main(argv)
 
 
-__all__ = ["cmd_console", "cmd_demo", "cmd_devices", "cmd_profiles", "cmd_render", "cmd_run"]
+__all__ = [
+    "cmd_console",
+    "cmd_demo",
+    "cmd_devices",
+    "cmd_profiles",
+    "cmd_recover",
+    "cmd_render",
+    "cmd_run",
+]

@@ -99,7 +99,7 @@ def test_gain_source_exception_freezes_faders_where_they_are() -> None:
     assert "model blew up" in eng.safety.last_fault
 
 
-def test_nan_audio_is_a_fault_not_a_fader_jump() -> None:
+def test_nan_audio_holds_that_channel_only_and_names_it() -> None:
     from models.baselines.autofader import LoudnessAutoFader
 
     song = tone_song([-12.0, -30.0], seconds=6 * HOP / RATE)
@@ -108,10 +108,13 @@ def test_nan_audio_is_a_fault_not_a_fader_jump() -> None:
     eng, rec = make_engine(song, LoudnessAutoFader(), sinks=[auto])
     stats = eng.run()
     assert stats.faults == 1
+    assert "channel 1 (Ch1): NaN/Inf audio" in eng.safety.last_fault
     assert np.isfinite(rec.audio).all()
     sent = auto.as_array()
-    assert np.allclose(sent[3], sent[2])  # the faulty hop held the faders
-    assert not np.allclose(sent[5], sent[2])  # and the faders move again after it
+    assert sent[3, 0] == sent[2, 0]  # the faulty channel's fader held on its bad hop
+    assert sent[3, 1] != sent[2, 1]  # while the other channel went on
+    assert sent[5, 0] != sent[2, 0]  # and the faulty one moves again once its audio is back
+    assert eng.safety.channels[0].state.value == "auto"
 
 
 class ReleasingSink(AutomationRecorder):
