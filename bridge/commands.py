@@ -44,14 +44,21 @@ def _json_empty(message: str) -> int:
 
 
 def _load_song(folder: Path) -> Song:
+    from bridge.config import SAMPLE_RATE
     from models.song import SongError, load_song
 
     if not folder.exists():
         raise CliError(f"{folder}: no such folder")
     try:
-        return load_song(folder)
+        song = load_song(folder)
     except SongError as exc:
         raise CliError(str(exc)) from exc
+    if song.sample_rate != SAMPLE_RATE:
+        raise CliError(
+            f"{folder}: the channels are at {song.sample_rate} Hz; AiLive mixes at {SAMPLE_RATE} "
+            f"Hz as consoles send it (resample them, e.g. `sox in.flac -r {SAMPLE_RATE} out.flac`)"
+        )
+    return song
 
 
 def _gain_source(name: str | None) -> GainSource:
@@ -59,7 +66,7 @@ def _gain_source(name: str | None) -> GainSource:
 
     try:
         source = make_gain_source(name)
-    except ValueError as exc:
+    except (ValueError, FileNotFoundError) as exc:  # a CheckpointError is a ValueError
         raise CliError(str(exc)) from exc
     torch = sys.modules.get("torch")  # only a network gain source brings torch in
     if torch is not None:
