@@ -255,7 +255,7 @@ class Engine:
         else:
             self.safety.set_mode(Mode.FREEZE)
         what = "autofader" if to_autofader else "freeze"
-        taken = f"{what} at t={t:.1f} s ({misses} of {hops} hops missed)"
+        taken = f"{what} at t={t:.2f} s ({misses} of {hops} hops missed)"
         self.stats.fallback = f"{self.stats.fallback}; {taken}" if self.stats.fallback else taken
         self._window.clear()
         self._window_misses = 0

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import queue
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -57,8 +56,8 @@ class LogFile:
 
 
 def _is_console(handler: logging.Handler) -> bool:
-    stream = getattr(handler, "stream", None)
-    return isinstance(handler, logging.StreamHandler) and stream in (sys.stderr, sys.stdout)
+    """The terminal's handler (what `setup_logging` made), not a file or a test's capture."""
+    return type(handler) is logging.StreamHandler
 
 
 @contextmanager

@@ -131,3 +131,16 @@ def test_demo_runs_the_whole_chain_headless(tmp_path: Path) -> None:
     res = ailive("demo", "--headless", "--fast", "--seconds", "1", "--out", str(out))
     assert res.returncode == 0, res.stderr
     assert len(list(out.iterdir())) == 2
+
+
+def test_render_twice_gives_byte_identical_files(song_dir: Path, tmp_path: Path) -> None:
+    """Offline render has no deadline: the shipped model's every prediction is used, every time."""
+    outs = []
+    for k in range(2):
+        out = tmp_path / f"mix{k}.wav"
+        res = ailive("render", str(song_dir), "--out", str(out), "--gain-source", "alm-mr")
+        assert res.returncode == 0, res.stderr
+        outs.append(out)
+    assert outs[0].read_bytes() == outs[1].read_bytes()
+    gains = [out.with_suffix(".gains.csv").read_bytes() for out in outs]
+    assert gains[0] == gains[1] and len(gains[0].splitlines()) == 81
