@@ -363,6 +363,8 @@ def main() -> None:
     stats = result["stats"]
     load = os.getloadavg()[0]
     lines = [
+        "# Fault drill",
+        "",
         f"`benchmarks/fault_drill.py --gain-source {args.gain_source}`, "
         f"{time.strftime('%Y-%m-%d')}, 8 channels of the demo song through a dummy JACK server, "
         f"the virtual X32 behind a UDP proxy. {stats.hops} hops, {stats.misses} deadline misses, "

@@ -183,7 +183,9 @@ class MixerApp(App[None]):
         if isinstance(self.screen, LogScreen):
             self.screen.add(message.level, message.text)
         elif message.level >= logging.WARNING and self.screen is self.mixer:
-            self.mixer.say(f"{message.text.split(': ', 1)[-1]}  (g: log)")
+            line = f"{message.text.split(': ', 1)[-1]}  (g: log)"
+            if line != self.mixer.status_text:  # a fault repeated every hop: one redraw
+                self.mixer.say(line)
 
     def action_log(self) -> None:
         if not isinstance(self.screen, LogScreen):
