@@ -7,6 +7,7 @@ import importlib
 import json
 import logging
 import math
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,6 +17,10 @@ from bridge import __version__
 from bridge.config import DEMO_SONG_DIR, VIRTUAL_CONSOLE_HOST
 
 log = logging.getLogger("ailive")
+
+FAST_EXIT_VERBS = ("demo", "run")
+"""A show that has written and closed all its files exits at once: tearing down the interpreter
+after torch is loaded took another 1-2 s here, which is how long Ctrl-C would seem to hang."""
 
 EXTENSIONS = ("models.data.cli", "models.cli")
 """Modules that add verbs (data, train, eval): each has `add_parsers(verbs)`, and every parser it
@@ -263,13 +268,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     handler = getattr(args, "handler", None) or getattr(commands, f"cmd_{args.verb}")
     try:
-        return int(handler(args) or 0)
+        code = int(handler(args) or 0)
     except CliError as exc:
         print(f"ailive {args.verb}: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    if argv is None and args.verb in FAST_EXIT_VERBS:  # the program itself, not a caller's test
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 def print_json(data: object) -> None:
