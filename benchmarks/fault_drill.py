@@ -76,6 +76,12 @@ class LossyProxy:
         host, port = self._front.getsockname()[:2]
         return str(host), int(port)
 
+    @property
+    def console_side(self) -> tuple[str, int]:
+        """What is sent here reaches the client as if from the console (a spoofed sender)."""
+        host, port = self._back.getsockname()[:2]
+        return str(host), int(port)
+
     def _pass(self) -> bool:
         if self.loss and self._rng.random() < self.loss:
             self.dropped += 1
@@ -127,12 +133,17 @@ def in_sync(show: Show, console: VirtualConsole) -> bool:
     return mismatch_db(show, console) < TOLERANCE_DB
 
 
-def human_move_seen(show: Show, console: VirtualConsole, ch: int) -> float | None:
-    """A person pulls channel `ch` down on the console: seconds until the engine holds it."""
+def human_move_seen(show: Show, console: VirtualConsole, ch: int, client: X32Client) -> str:
+    """A person pulls channel `ch` down on the console: how soon the engine holds it."""
     console.move_fader(ch + 1, 0.3)
     took = wait_until(lambda: show.engine.safety.channels[ch].state.value == "human")
     show.engine.release(ch)
-    return took
+    if took is not None:
+        return f"{took * 1000:.0f} ms"
+    return (
+        f"NEVER in {WAIT_S:g} s (the console's fader ended at {console.fader_db(ch + 1):+.1f} dB; "
+        f"console subscribers {len(console.subscribers())}; client: {client.status()})"
+    )
 
 
 def garbage(rng: random.Random) -> bytes:
@@ -190,14 +201,16 @@ def drill(args: argparse.Namespace, out: Path) -> dict[str, Any]:
         time.sleep(args.settle)
 
         # 1. Console killed and restarted.
-        lost, resync, moves = [], [], []
+        lost: list[float | None] = []
+        resync: list[float | None] = []
+        moves: list[str] = []
         for _ in range(args.restarts):
             console.stop()
             lost.append(wait_until(lambda: not client.connected))
             time.sleep(max(0.0, args.down - (lost[-1] or 0.0)))
             console = VirtualConsole(port=port, channels=32, names=song.names).start()
             resync.append(wait_until(partial(in_sync, show, console)))
-            moves.append(human_move_seen(show, console, 1))
+            moves.append(human_move_seen(show, console, 1, client))
         rows.append(
             {
                 "fault": f"console killed and restarted x{args.restarts} ({args.down:g} s down)",
@@ -205,7 +218,7 @@ def drill(args: argparse.Namespace, out: Path) -> dict[str, Any]:
                 + _span(lost)
                 + " (status: lost); engine kept mixing",
                 "resynced": "every fader within 1 dB of the model after " + _span(resync),
-                "human move seen": _span(moves),
+                "human move seen": ", ".join(moves),
             }
         )
 
@@ -220,7 +233,7 @@ def drill(args: argparse.Namespace, out: Path) -> dict[str, Any]:
         false_moves = _count(out, "human") - humans_before
         proxy.loss = 0.0
         back = wait_until(partial(in_sync, show, console))
-        move = human_move_seen(show, console, 2)
+        move = human_move_seen(show, console, 2, client)
         rows.append(
             {
                 "fault": f"10 % of datagrams dropped both ways for {args.loss_seconds:g} s "
@@ -229,20 +242,21 @@ def drill(args: argparse.Namespace, out: Path) -> dict[str, Any]:
                 f"p99 {np.percentile(worst, 99):.2f} dB, max {max(worst):.2f} dB; "
                 f"false human moves {false_moves}",
                 "resynced": f"within 1 dB {_s(back)} after the loss ended",
-                "human move seen": _s(move),
+                "human move seen": move,
             }
         )
 
         # 3. Garbage datagrams.
         rng = random.Random(5)
         spray = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        targets = [console.address, client.local_address or console.address]
+        # The console, the client from a stranger's port, the client "from the console".
+        targets = [console.address, client.local_address or console.address, proxy.console_side]
         compute_before = len(show.engine.stats.compute_ms)
         sent = 0
         t0 = time.monotonic()
         while time.monotonic() - t0 < args.garbage_seconds:
             for _ in range(10):
-                spray.sendto(garbage(rng), targets[sent % 2])
+                spray.sendto(garbage(rng), targets[sent % 3])
                 sent += 1
             time.sleep(max(0.0, t0 + sent / args.garbage_rate - time.monotonic()))
         spray.close()
@@ -250,17 +264,17 @@ def drill(args: argparse.Namespace, out: Path) -> dict[str, Any]:
         client_alive = client._thread is not None and client._thread.is_alive()
         console_alive = console._thread is not None and console._thread.is_alive()
         after_garbage = wait_until(partial(in_sync, show, console), timeout=5.0)
-        move = human_move_seen(show, console, 3)
+        move = human_move_seen(show, console, 3, client)
         rows.append(
             {
-                "fault": f"{sent} garbage datagrams in {args.garbage_seconds:g} s to the console "
-                "and the client",
+                "fault": f"{sent} garbage datagrams in {args.garbage_seconds:g} s to the console, "
+                "the client, and the client as if from the console",
                 "froze": f"nothing; compute p99 {np.percentile(during, 99):.2f} ms meanwhile; "
                 f"client thread {'alive' if client_alive else 'DEAD'}, console thread "
                 f"{'alive' if console_alive else 'DEAD'}; client status: {client.status()}",
                 "resynced": "in sync (within 1 dB) "
                 + ("never (5 s)" if after_garbage is None else f"{after_garbage:.2f} s after"),
-                "human move seen": _s(move),
+                "human move seen": move,
             }
         )
 
