@@ -167,3 +167,21 @@ def test_a_row_cut_short_by_a_crash_is_dropped_not_fatal(tmp_path: Path) -> None
     (tmp_path / "gains.csv").write_text("time_s,a,b\n0.050,-1.00,0.00\n0.100,-1.0")
     names, times, gains = read_gains(tmp_path / "gains.csv")
     assert names == ["a", "b"] and len(times) == 1 and gains.tolist() == [[-1.0, 0.0]]
+
+
+def test_recover_refuses_a_folder_that_is_not_a_show(tmp_path: Path) -> None:
+    res = ailive("recover", str(tmp_path))
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert "not a show folder" in res.stderr
+    res = ailive("recover", str(tmp_path / "nowhere"))
+    assert res.returncode == 2 and "no such folder" in res.stderr
+
+
+def test_recover_of_a_show_killed_before_its_first_hop(tmp_path: Path) -> None:
+    journal = ShowJournal(tmp_path, ["a"], 48_000)
+    journal.event("start", title="t", channels=["a"], hop_s=0.05)
+    journal.close()
+    res = ailive("recover", str(tmp_path))
+    assert res.returncode == 0, res.stderr
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["hops"] == 0 and "no automation" in summary["rpp_error"]
