@@ -19,6 +19,7 @@ Results go to benchmarks/results/fault_drill.md (the README quotes them).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import select
@@ -181,8 +182,9 @@ def drill(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     n = song.audio.shape[0]
     rows: list[dict[str, str]] = []
     result: dict[str, Any] = {"rows": rows}
-    with dummy_jack(ports=n):
-        player = JackPlayer(song.audio, loop=True)
+    # The player is closed on every way out: left to the garbage collector, jack.Client.__del__
+    # crashed the process (a segfault hiding the real error).
+    with dummy_jack(ports=n), contextlib.closing(JackPlayer(song.audio, loop=True)) as player:
         source = CaptureSource("JACK", list(range(n)), blocksize=256)
         console = VirtualConsole(port=0, channels=32, names=song.names).start()
         port = console.address[1]
@@ -355,6 +357,8 @@ def _s(value: float | None) -> str:
 
 
 def _span(values: list[float | None]) -> str:
+    if not values:
+        return "n/a"
     if any(v is None for v in values):
         return f"{sum(v is None for v in values)} of {len(values)} never"
     vals = [v for v in values if v is not None]

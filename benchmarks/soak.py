@@ -15,6 +15,7 @@ benchmarks/results/soak.md (the README quotes them).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import tempfile
 import threading
@@ -48,8 +49,11 @@ def soak(args: argparse.Namespace, folder: Path) -> dict[str, object]:
     names = [f"{song.names[i % len(song.names)][:8]} {i + 1}" for i in range(args.channels)]
     seconds = args.minutes * 60
     loads: list[float] = []
-    with dummy_jack(ports=args.channels), VirtualConsole(channels=32, names=names) as console:
-        player = JackPlayer(audio, loop=True)
+    with (
+        dummy_jack(ports=args.channels),
+        VirtualConsole(channels=32, names=names) as console,
+        contextlib.closing(JackPlayer(audio, loop=True)) as player,  # never left to the GC
+    ):
         source = CaptureSource("JACK", list(range(args.channels)), blocksize=256, names=names)
         client = X32Client(*console.address, channels=list(range(1, args.channels + 1)))
         client.connect()
@@ -79,7 +83,6 @@ def soak(args: argparse.Namespace, folder: Path) -> dict[str, object]:
         runner.join(10.0)
         out = show.write_outputs()
         show.close()
-        player.close()
     stats = show.engine.stats
     _, times, _ = read_gains(folder / "gains.csv")
     return {
