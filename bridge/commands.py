@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import signal
 import sys
@@ -175,7 +176,13 @@ def _run_tui(
         live_profile=live_profile,
         capture_channels=capture_channels,
     )
-    with _interrupt_on_signals(show, also=app.exit), console_logging_to(TuiLogHandler(app)):
+    def quit_app() -> None:  # from a signal handler: hand the exit to the app's loop
+        try:
+            asyncio.get_running_loop().call_soon_threadsafe(app.exit)
+        except RuntimeError:  # the loop is not running (yet, or any more)
+            app.exit()
+
+    with _interrupt_on_signals(show, also=quit_app), console_logging_to(TuiLogHandler(app)):
         if timer is not None:
             timer.start()
         app.run()

@@ -185,3 +185,40 @@ def test_recover_of_a_show_killed_before_its_first_hop(tmp_path: Path) -> None:
     assert res.returncode == 0, res.stderr
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["hops"] == 0 and "no automation" in summary["rpp_error"]
+
+
+def test_sigterm_stops_a_show_in_the_tui_too(tmp_path: Path) -> None:
+    """The TUI owns the terminal (a real pty): the signal still ends the show as interrupted."""
+    import pty
+    import select
+
+    out = tmp_path / "out"
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the TUI demo in the pseudo-terminal
+        args = ["demo", "--gain-source", "autofader", "--out", str(out)]
+        os.execv(sys.executable, [sys.executable, "-m", "bridge", *args])
+    screen = b""
+    sent = False
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.05)
+        if ready:
+            try:
+                data = os.read(fd, 65536)
+            except OSError:  # the child closed the terminal: it exited
+                break
+            if not data:
+                break
+            screen += data
+        folders = list(out.iterdir()) if out.is_dir() else []
+        if not sent and folders and gain_rows(folders[0]) >= 10:
+            os.kill(pid, signal.SIGTERM)
+            sent = True
+    else:
+        os.kill(pid, signal.SIGKILL)
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    assert sent and os.waitstatus_to_exitcode(status) == 130
+    assert b"Traceback" not in screen
+    (folder,) = out.iterdir()
+    assert json.loads((folder / "summary.json").read_text())["stopped_by"] == "interrupted"
