@@ -176,6 +176,7 @@ def _run_tui(
         live_profile=live_profile,
         capture_channels=capture_channels,
     )
+
     def quit_app() -> None:  # from a signal handler: hand the exit to the app's loop
         try:
             asyncio.get_running_loop().call_soon_threadsafe(app.exit)
