@@ -6,7 +6,9 @@ the engine falls behind); the engine's thread re-chunks blocks into 50 ms hops.
 
 from __future__ import annotations
 
+import logging
 import queue
+import threading
 from collections.abc import Iterator, Sequence
 from time import perf_counter
 from typing import Any
@@ -16,6 +18,12 @@ import numpy as np
 from bridge.config import SAMPLE_RATE
 from bridge.devices import AudioBackendError, find_device, sounddevice
 from bridge.sources import SourceError
+
+log = logging.getLogger(__name__)
+
+RELEASE_TIMEOUT_S = 2.0
+"""With the device gone (JACK server killed, interface unplugged) PortAudio can block forever in
+stop/close: give up waiting after this long, so a lost capture still ends the show."""
 
 
 class CaptureSource:
@@ -89,11 +97,13 @@ class CaptureSource:
     def hops(self, hop_samples: int) -> Iterator[np.ndarray]:
         buf = np.zeros((self.n_channels, 0), dtype=np.float32)
         self._stream.start()
+        lost = False
         try:
             while True:
                 try:
                     block, arrived = self._q.get(timeout=self.timeout_s)
                 except queue.Empty:
+                    lost = True  # said at once; the stream is let go of in close()
                     raise SourceError(
                         f"no audio from {self.device.name!r} for {self.timeout_s:.1f} s"
                     ) from None
@@ -104,7 +114,16 @@ class CaptureSource:
                     yield buf[:, :hop_samples]
                     buf = buf[:, hop_samples:]
         finally:
-            self._stream.stop()
+            if not lost:
+                self._release("stop")
 
     def close(self) -> None:
-        self._stream.close()
+        self._release("abort")
+        self._release("close")
+
+    def _release(self, action: str) -> None:
+        worker = threading.Thread(target=getattr(self._stream, action), daemon=True)
+        worker.start()
+        worker.join(RELEASE_TIMEOUT_S)
+        if worker.is_alive():
+            log.warning("%r did not %s within %.0f s", self.device.name, action, RELEASE_TIMEOUT_S)

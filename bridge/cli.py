@@ -1,4 +1,4 @@
-"""The `ailive` command line: devices, demo, run, render, profiles, console."""
+"""The `ailive` command line: devices, demo, run, render, recover, profiles, console."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import argparse
 import importlib
 import json
 import logging
+import math
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,6 +21,10 @@ HEADLESS_HUMAN_HOLD_S = 10.0
 after their last move (unless they hand it back sooner from the console)."""
 
 log = logging.getLogger("ailive")
+
+FAST_EXIT_VERBS = ("demo", "run")
+"""A show that has written and closed all its files exits at once: tearing down the interpreter
+after torch is loaded took another 1-2 s here, which is how long Ctrl-C would seem to hang."""
 
 EXTENSIONS = ("models.data.cli", "models.cli")
 """Modules that add verbs (data, train, eval): each has `add_parsers(verbs)`, and every parser it
@@ -62,7 +68,8 @@ def _add_common_show(p: argparse.ArgumentParser) -> None:
         type=Path,
         default=Path("ailive-out"),
         metavar="DIR",
-        help="where the mix WAV, gains CSV and summary go (default: ./ailive-out)",
+        help="each show writes its own new folder DIR/<date_time>/: events, gains CSV, mix WAV, "
+        "log as it runs, summary and REAPER project at the end (default: ./ailive-out)",
     )
     p.add_argument(
         "--human-hold",
@@ -108,6 +115,8 @@ def _positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
     return value
 
 
@@ -238,6 +247,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     p = verbs.add_parser(
+        "recover",
+        help="finish the folder of a show that was killed: summary and REAPER project",
+        description="A show killed before its end (power, SIGKILL) leaves its journal: events, "
+        "gains CSV and mix WAV up to the last second. This writes the summary.json and show.RPP "
+        "the show would have written.",
+    )
+    p.add_argument("folder", type=Path, help="the show's folder, e.g. ailive-out/<date_time>")
+
+    p = verbs.add_parser(
         "profiles",
         help="list, show and check console mapping profiles",
         description="Mapping profiles live in mappings/ and ~/.config/ailive/mappings/.",
@@ -297,13 +315,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     handler = getattr(args, "handler", None) or getattr(commands, f"cmd_{args.verb}")
     try:
-        return int(handler(args) or 0)
+        code = int(handler(args) or 0)
     except CliError as exc:
         print(f"ailive {args.verb}: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    if argv is None and args.verb in FAST_EXIT_VERBS:  # the program itself, not a caller's test
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 def print_json(data: object) -> None:

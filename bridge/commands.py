@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import math
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from bridge.cli import CliError, print_json
 from bridge.config import TORCH_THREADS
@@ -41,14 +46,21 @@ def _json_empty(message: str) -> int:
 
 
 def _load_song(folder: Path) -> Song:
+    from bridge.config import SAMPLE_RATE
     from models.song import SongError, load_song
 
     if not folder.exists():
         raise CliError(f"{folder}: no such folder")
     try:
-        return load_song(folder)
+        song = load_song(folder)
     except SongError as exc:
         raise CliError(str(exc)) from exc
+    if song.sample_rate != SAMPLE_RATE:
+        raise CliError(
+            f"{folder}: the channels are at {song.sample_rate} Hz; AiLive mixes at {SAMPLE_RATE} "
+            f"Hz as consoles send it (resample them, e.g. `sox in.flac -r {SAMPLE_RATE} out.flac`)"
+        )
+    return song
 
 
 def _gain_source(name: str | None) -> GainSource:
@@ -56,7 +68,7 @@ def _gain_source(name: str | None) -> GainSource:
 
     try:
         source = make_gain_source(name)
-    except ValueError as exc:
+    except (ValueError, FileNotFoundError) as exc:  # a CheckpointError is a ValueError
         raise CliError(str(exc)) from exc
     torch = sys.modules.get("torch")  # only a network gain source brings torch in
     if torch is not None:
@@ -93,33 +105,113 @@ def _mix_player(device: str | None) -> list[MixOutput]:
         raise CliError(str(exc), exit_code=1) from exc
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+STOP_WAIT_S = 1.0
+"""After a stop, how long the engine's thread may take to finish its hop before the outputs are
+written anyway (it is a daemon: a capture stuck in the driver cannot hold the exit)."""
+
+
+@contextmanager
+def _interrupt_on_signals(show: Show, also: Callable[[], None] | None = None) -> Iterator[None]:
+    """Ctrl-C, SIGTERM and SIGHUP end the show the same way: stopped_by "interrupted", exit 130,
+    what was mixed is kept. A second signal gives up at once (the journal still has it all)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        if show.interrupted:
+            raise KeyboardInterrupt
+        log.warning("%s: stopping the show, keeping what was mixed", signal.Signals(signum).name)
+        show.interrupt()
+        if also is not None:
+            also()
+
+    previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
 def _run_show(
     show: Show,
     *,
     headless: bool,
     exit_when_done: bool,
+    seconds: float | None = None,
     live_profile: str = "",
     capture_channels: list[int] | None = None,
 ) -> None:
+    """Runs the show on a worker thread (the TUI's, or our own) until it ends, `seconds` pass
+    or a signal stops it; the main thread stays free to take the signal at once."""
+    timer = threading.Timer(seconds, show.stop) if seconds else None
+    if timer is not None:
+        timer.daemon = True  # never holds the exit (it did: 25 s after Ctrl-C)
     use_tui = not headless and sys.stdout.isatty() and sys.stdin.isatty()
-    if use_tui:
-        from bridge.tui.app import make_app
+    try:
+        if use_tui:
+            _run_tui(show, timer, exit_when_done, live_profile, capture_channels)
+        else:
+            _run_headless(show, timer)
+    finally:
+        if timer is not None:
+            timer.cancel()
 
-        make_app(
-            show,
-            exit_when_done=exit_when_done,
-            live_profile=live_profile,
-            capture_channels=capture_channels,
-        ).run()
-        show.stop()
-        show.done.wait(2.0)
-    else:
-        show.add_listener(_progress_printer(show))
+
+def _run_tui(
+    show: Show,
+    timer: threading.Timer | None,
+    exit_when_done: bool,
+    live_profile: str,
+    capture_channels: list[int] | None,
+) -> None:
+    from bridge.log import console_logging_to
+    from bridge.tui.app import make_app
+    from bridge.tui.log_screen import TuiLogHandler
+
+    app = make_app(
+        show,
+        exit_when_done=exit_when_done,
+        live_profile=live_profile,
+        capture_channels=capture_channels,
+    )
+
+    def quit_app() -> None:  # from a signal handler: hand the exit to the app's loop
+        try:
+            asyncio.get_running_loop().call_soon_threadsafe(app.exit)
+        except RuntimeError:  # the loop is not running (yet, or any more)
+            app.exit()
+
+    with _interrupt_on_signals(show, also=quit_app), console_logging_to(TuiLogHandler(app)):
+        if timer is not None:
+            timer.start()
+        app.run()
+    show.stop()
+    show.done.wait(2.0)
+
+
+def _run_headless(show: Show, timer: threading.Timer | None) -> None:
+    show.add_listener(_progress_printer(show))
+    failure: list[BaseException] = []
+
+    def engine() -> None:
         try:
             show.run()
-        except KeyboardInterrupt:
-            show.stop()
-            log.warning("interrupted: writing what was mixed so far")
+        except BaseException as exc:  # raised again on the main thread
+            failure.append(exc)
+
+    runner = threading.Thread(target=engine, name="engine", daemon=True)
+    with _interrupt_on_signals(show):
+        runner.start()
+        if timer is not None:
+            timer.start()
+        while runner.is_alive() and not show.interrupted:
+            runner.join(0.1)
+        runner.join(STOP_WAIT_S)
+    if failure:
+        raise failure[0]
 
 
 def _human_hold(args: argparse.Namespace) -> float | None:
@@ -139,11 +231,11 @@ def _snapshot(
     from bridge.restore import Snapshot, write_snapshot
 
     report = getattr(sink, "link_report", None)
-    if show.out_dir is None or report is None:
+    if show.folder is None or report is None:
         return
     levels = list(report().held_db)
-    path = write_snapshot(show.out_dir, Snapshot(profile, host, port, channels, show.names, levels))
-    log.info("soundcheck snapshot: %s (put it back with `ailive restore %s`)", path, show.out_dir)
+    path = write_snapshot(show.folder, Snapshot(profile, host, port, channels, show.names, levels))
+    log.info("soundcheck snapshot: %s (put it back with `ailive restore %s`)", path, show.folder)
 
 
 def _wire(show: Show, sink: object, args: argparse.Namespace) -> None:
@@ -159,16 +251,42 @@ def _end_of_show(show: Show, args: argparse.Namespace) -> None:
         log.info("snapshot %s", "restored" if reached else "not reached in time")
 
 
-def _finish(show: Show) -> None:
+def _check_out(out: Path) -> None:
+    """`--out` must be a folder (or not exist yet): said before anything starts."""
+    if out.exists() and not out.is_dir():
+        raise CliError(f"--out {out}: is a file; give a folder (each show gets a subfolder)")
+
+
+def _show_folder(out: Path) -> Path:
+    from bridge.journal import JournalError, new_show_dir
+
+    try:
+        return new_show_dir(out)
+    except JournalError as exc:
+        raise CliError(str(exc)) from exc
+
+
+def _finish(show: Show) -> int:
+    """Write the end-of-show files, close the outputs; 130 when a signal ended the show."""
     outputs = show.write_outputs()
     show.close()
+    if outputs.folder is not None:
+        print(f"    show: {outputs.folder}")
     for label, path in (
         ("mix", outputs.mix_wav),
         ("gains", outputs.gains_csv),
         ("summary", outputs.summary_json),
+        ("reaper", outputs.rpp),
+        ("log", outputs.log),
     ):
         if path is not None:
             print(f"{label:>8}: {path}")
+    if show.engine.stats.fallback:
+        print(f"fallback: {show.engine.stats.fallback}")
+    if show.interrupted:
+        print("interrupted: the show was stopped by a signal", file=sys.stderr)
+        return 130
+    return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -176,6 +294,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from bridge.sources import FileSource
     from bridge.virtual_console import VirtualConsole
 
+    _check_out(args.out)
     gain_source = _gain_source(args.gain_source)
     song = _load_song(args.song)
     source = FileSource(song, realtime=not args.fast, seconds=args.seconds)
@@ -211,18 +330,26 @@ def cmd_demo(args: argparse.Namespace) -> int:
         raise CliError(str(exc), exit_code=1) from exc
     names = [nm or fallback for nm, fallback in zip(client.names, song.names, strict=False)]
     title = str(song.meta.extra.get("title", args.song.name))
-    show = Show(
-        source,
-        gain_source,
-        sinks=[client],
-        out_dir=args.out,
-        names=names,
-        title=f"demo: {title}",
-        mix_outputs=_mix_player(args.play),
-        human_hold_s=_human_hold(args),
-        ride="relative" if args.mode == "relative" else "absolute",
-        start_frozen=args.start_frozen,
-    )
+    from models.song import channel_files
+
+    try:
+        show = Show(
+            source,
+            gain_source,
+            sinks=[client],
+            folder=_show_folder(args.out),
+            names=names,
+            title=f"demo: {title}",
+            mix_outputs=_mix_player(args.play),
+            human_hold_s=_human_hold(args),
+            ride="relative" if args.mode == "relative" else "absolute",
+            start_frozen=args.start_frozen,
+            rpp_sources=channel_files(args.song),
+        )
+    except CliError:
+        client.close()
+        console.stop()
+        raise
     if args.fast:  # nothing waits for the hops of an as-fast-as-possible run: no deadline
         show.engine.deadline_s = math.inf
     _wire(show, client, args)
@@ -237,7 +364,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     try:
         _run_show(show, headless=args.headless, exit_when_done=args.seconds is not None)
         _end_of_show(show, args)
-        _finish(show)
+        rc = _finish(show)
         faders = [console.fader_db(ch) for ch in range(1, n + 1)]
         print(
             "  faders: "
@@ -245,7 +372,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         )
     finally:
         console.stop()
-    return 0
+    return rc
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -256,8 +383,10 @@ def cmd_render(args: argparse.Namespace) -> int:
     out: Path = args.out
     if out.suffix.lower() not in (".wav", ".flac"):
         raise CliError(f"--out {out}: give a .wav or .flac file name")
-    source = FileSource(song, realtime=False, seconds=args.seconds)
-    show = Show(source, gain_source, out_dir=None, title=args.folder.name)
+    if out.is_dir():
+        raise CliError(f"--out {out}: is a folder; give a .wav or .flac file name")
+    source = FileSource(song, realtime=False, seconds=args.seconds)  # offline: no deadline
+    show = Show(source, gain_source, title=args.folder.name)
     stats = show.run()
     assert show.recorder is not None
     show.recorder.write(out)
@@ -304,6 +433,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from bridge.outputs.base import GainSink
     from bridge.profiles import ProfileError, find_profile
 
+    _check_out(args.out)
     try:
         profile = find_profile(args.profile)
     except ProfileError as exc:
@@ -343,18 +473,25 @@ def cmd_run(args: argparse.Namespace) -> int:
         from bridge.outputs.rpp.writer import RppRecorder
 
         sinks.append(RppRecorder(args.rpp, names))  # "record automation": written at the end
-    show = Show(
-        source,
-        gain_source,
-        sinks=sinks,
-        out_dir=args.out,
-        names=names,
-        title=f"live: {profile.name}",
-        mix_outputs=_mix_player(args.play),
-        human_hold_s=_human_hold(args),
-        ride="relative" if profile.mode == "relative" else "absolute",
-        start_frozen=args.start_frozen,
-    )
+    try:
+        show = Show(
+            source,
+            gain_source,
+            sinks=sinks,
+            folder=_show_folder(args.out),
+            names=names,
+            title=f"live: {profile.name}",
+            mix_outputs=_mix_player(args.play),
+            human_hold_s=_human_hold(args),
+            ride="relative" if profile.mode == "relative" else "absolute",
+            start_frozen=args.start_frozen,
+            deadline_policy=profile.deadline,
+        )
+    except CliError:
+        for sink in sinks:
+            sink.close()
+        source.close()
+        raise
     if client is not None:
         _wire(show, client, args)
         _snapshot(
@@ -367,29 +504,32 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
     capture = [c + 1 for c in channels]
     log.info(apply_profile_limits(show.engine.safety, profile, capture).describe(profile.name))
-    if args.seconds:
-        import threading
-
-        threading.Timer(args.seconds, show.stop).start()
     _run_show(
         show,
         headless=args.headless,
         exit_when_done=args.seconds is not None,
+        seconds=args.seconds,
         live_profile=profile.name,
         capture_channels=capture,
     )
     _end_of_show(show, args)
-    _finish(show)
-    return 0
+    return _finish(show)
 
 
 def cmd_profiles(args: argparse.Namespace) -> int:
-    from bridge.profiles import ProfileError, discover, find_profile, load_profile
+    from bridge.profiles import ProfileError, discover, find_profile, load_profile, shadowed
 
     if args.action == "list":
         good, bad = discover()
+        hidden = shadowed(good)
+        shadows = {winner.path: path for path, winner in hidden.items()}
         for p in good:
-            print(f"{p.path.stem:<20} {p.output:<7} {len(p.channels):>3} ch  {p.description}")
+            note = ""
+            if p.path in hidden:
+                note = f"  (hidden: {hidden[p.path].path} has the same name)"
+            elif p.path in shadows:
+                note = f"  (yours: used instead of {shadows[p.path]})"
+            print(f"{p.path.stem:<20} {p.output:<7} {len(p.channels):>3} ch  {p.description}{note}")
         for err in bad:
             print(f"BAD  {err}")
         if not good and not bad:
@@ -422,6 +562,26 @@ def cmd_profiles(args: argparse.Namespace) -> int:
         else:
             print(f"ok   {path}: {p.name}, {p.output}, {len(p.channels)} channels")
     return 2 if failed else 0
+
+
+def cmd_recover(args: argparse.Namespace) -> int:
+    from bridge.journal import RPP, SUMMARY
+    from bridge.recover import RecoverError, needs_recovery, recover
+
+    folder: Path = args.folder
+    if folder.is_dir() and not needs_recovery(folder):
+        print(f"{folder}: the show finished ({SUMMARY} is there); nothing to recover")
+        return 0
+    try:
+        summary = recover(folder)
+    except RecoverError as exc:
+        raise CliError(str(exc)) from exc
+    print(
+        f"{folder}: {summary['hops']} hops ({summary['seconds']:.1f} s) recovered, "
+        f"stopped by: {summary['stopped_by']}"
+    )
+    print(f" summary: {folder / SUMMARY}\n  reaper: {folder / RPP}")
+    return 0
 
 
 def cmd_console(args: argparse.Namespace) -> int:
@@ -469,6 +629,7 @@ __all__ = [
     "cmd_demo",
     "cmd_devices",
     "cmd_profiles",
+    "cmd_recover",
     "cmd_render",
     "cmd_restore",
     "cmd_run",

@@ -8,8 +8,10 @@ it stamped with the start of hop t+1: the gain predicted from frame t is applied
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,6 +50,23 @@ class HopSnapshot:
     source_stats: dict[str, int] = field(default_factory=dict)
     link: str = "live"
     """'live', 'lost' (an output went silent: every fader held) or 'fault: ...'."""
+    alarm: str = ""
+    """Non-empty while hops miss their deadline (the TUI's banner), with the fallback if taken."""
+
+
+@dataclass(frozen=True)
+class DeadlinePolicy:
+    """Missed deadlines: an alarm at the first miss; after sustained misses (more than
+    `miss_percent` % of the hops of the last `window_s`) a fallback for the rest of the show:
+    "autofader" (the cheap loudness auto-fader takes over; if it misses as much, freeze) or
+    "freeze" (every fader held). A profile's [deadline] table sets these."""
+
+    window_s: float = 5.0
+    miss_percent: float = 5.0
+    fallback: str = "autofader"
+
+
+FALLBACKS = ("autofader", "freeze")
 
 
 @dataclass
@@ -66,6 +85,8 @@ class EngineStats:
     """Outputs that failed for good (e.g. a receive thread died): faders frozen."""
     events: list[tuple[float, str]] = field(default_factory=list)
     """(time.monotonic(), what) for link holds and resumes: how fast the engine reacted."""
+    fallback: str = ""
+    """What the engine switched to after sustained deadline misses, and when ('' = none)."""
 
     def percentile_ms(self, q: float) -> float:
         return float(np.percentile(self.compute_ms, q)) if self.compute_ms else 0.0
@@ -83,8 +104,13 @@ class Engine:
 
     Args:
         deadline_s: compute budget per hop; a prediction that takes longer is discarded and the
-            previous gains are held (counted as a deadline miss). math.inf: no deadline, for
-            runs that must equal the offline pass however busy the machine is (tests).
+            previous gains are held (counted as a deadline miss). Default: the hop for a live
+            source, none (infinite) for an offline one (`realtime=False`): a render is
+            deterministic. math.inf: no deadline, for runs that must equal the offline pass
+            however busy the machine is (tests). `deadline_policy` says what sustained misses
+            lead to.
+        on_event: called as (kind, fields) for what a show journal records (faults, human
+            moves, alarms, fallbacks); from the engine's thread, so it must not block.
         human_hold_s: a fader a person moved goes back to the model this long after their last
             move; None keeps it theirs until released (`release`, the TUI's release key, or
             from the console when the output shows it).
@@ -110,13 +136,22 @@ class Engine:
         human_hold_s: float | None = None,
         ride: str = "absolute",
         start_frozen: bool = False,
+        deadline_policy: DeadlinePolicy | None = None,
+        on_event: Callable[[str, dict[str, Any]], None] | None = None,
     ) -> None:
         self.source = source
         self.gain_source = gain_source
         self.sinks = list(sinks)
         self.hop_samples = hop_samples
         self.hop_s = hop_samples / source.sample_rate
-        self.deadline_s = self.hop_s if deadline_s is None else deadline_s
+        live = getattr(source, "realtime", True)
+        self.deadline_s = (self.hop_s if live else math.inf) if deadline_s is None else deadline_s
+        self.policy = deadline_policy or DeadlinePolicy()
+        self._window: deque[bool] = deque(maxlen=max(1, round(self.policy.window_s / self.hop_s)))
+        self._window_misses = 0
+        self.alarm = ""
+        self.on_event = on_event
+        self._nan_held: set[int] = set()
         self.mix_outputs: list[MixOutput] = [
             *([recorder] if recorder is not None else []),
             *mix_outputs,
@@ -149,6 +184,7 @@ class Engine:
         """An output saw a person move channel `ch`'s fader: that channel is theirs now."""
         if self.safety.channels[ch].state is not ChannelState.HUMAN:
             log.info("human override on channel %d at %.1f dB", ch + 1, db)
+            self._event("human", channel=ch + 1, db=round(db, 2))
         self.safety.set_state(ch, ChannelState.HUMAN, db)
         self._human_at[ch] = time.monotonic()
 
@@ -156,6 +192,7 @@ class Engine:
         """Give channel `ch` back to the model, here and on every output that yielded it; the
         model moves on from where the console's fader is."""
         self._human_at.pop(ch, None)
+        self._event("release", channel=ch + 1)
         for sink in self.sinks:
             release = getattr(sink, "release", None)
             if release is not None:
@@ -279,7 +316,71 @@ class Engine:
             self.stats.faults += 1
             self.stats.stopped_by = f"capture lost: {exc}"
             log.error("capture lost, faders frozen: %s", exc)
+            self._event("fault", reason=f"capture lost: {exc}")
         return self.stats
+
+    def _event(self, kind: str, **fields: Any) -> None:
+        if self.on_event is not None:
+            self.on_event(kind, fields)
+
+    def _hold_bad_channels(self, finite: np.ndarray) -> None:
+        """A channel with NaN/Inf audio: that fader alone is held (locked) while it lasts."""
+        bad = set(np.flatnonzero(~finite.all(axis=1)).tolist())
+        for ch in sorted(bad - self._nan_held):
+            name = self.source.names[ch] if ch < len(self.source.names) else ""
+            reason = f"channel {ch + 1} ({name}): NaN/Inf audio, its fader held"
+            if self.safety.channels[ch].state is ChannelState.AUTO:
+                self.safety.set_state(ch, ChannelState.LOCKED)
+                self._nan_held.add(ch)
+            self.safety.fault(reason)
+            self.stats.faults += 1
+            log.warning("fault: %s", reason)
+            self._event("fault", reason=reason, channel=ch + 1)
+        for ch in sorted(self._nan_held - bad):
+            if self.safety.channels[ch].state is ChannelState.LOCKED:
+                self.safety.set_state(ch, ChannelState.AUTO)
+            self._nan_held.discard(ch)
+            log.info("channel %d audio is finite again: back to the model", ch + 1)
+            self._event("resumed", channel=ch + 1)
+
+    def _track_deadline(self, missed: bool, t: float) -> None:
+        """The alarm (any miss in the window) and the fallback (sustained misses)."""
+        window = self._window
+        if len(window) == window.maxlen:
+            self._window_misses -= window[0]
+        window.append(missed)
+        self._window_misses += missed
+        n = self._window_misses
+        alarm = f"{n} deadline misses in the last {self.policy.window_s:g} s" if n else ""
+        if alarm and not self.alarm:
+            log.warning("deadline alarm at t=%.2f s: hops are missing their deadline", t)
+            self._event("alarm", t=round(t, 3))
+        sustained = len(window) == window.maxlen and 100 * n > self.policy.miss_percent * len(
+            window
+        )
+        if sustained and self.safety.mode is not Mode.FREEZE:
+            self._fall_back(t, n, len(window))
+        if self.stats.fallback:
+            alarm = f"{alarm or 'deadline'} · fallback: {self.stats.fallback}"
+        self.alarm = alarm
+
+    def _fall_back(self, t: float, misses: int, hops: int) -> None:
+        fallback = self.stats.fallback
+        to_autofader = self.policy.fallback == "autofader" and "autofader" not in fallback
+        if to_autofader:
+            from models.baselines.autofader import LoudnessAutoFader
+
+            self.gain_source = LoudnessAutoFader()
+            self.gain_source.reset(self.n, self.source.sample_rate)
+        else:
+            self.safety.set_mode(Mode.FREEZE)
+        what = "autofader" if to_autofader else "freeze"
+        taken = f"{what} at t={t:.2f} s ({misses} of {hops} hops missed)"
+        self.stats.fallback = f"{self.stats.fallback}; {taken}" if self.stats.fallback else taken
+        self._window.clear()
+        self._window_misses = 0
+        log.error("sustained deadline misses: fallback to %s", taken)
+        self._event("fallback", to=what, t=round(t, 3), misses=misses, hops=hops)
 
     def _hop(
         self, k: int, hop: np.ndarray, applied: np.ndarray, model_db: np.ndarray
@@ -289,7 +390,9 @@ class Engine:
                 f"source gave a hop of shape {hop.shape}, expected ({self.n}, {self.hop_samples})"
             )
         finite = np.isfinite(hop)
-        clean = hop if finite.all() else np.where(finite, hop, 0.0)
+        clean = hop if finite.all() else np.where(finite, hop, 0.0).astype(hop.dtype)
+        if self._nan_held or clean is not hop:
+            self._hold_bad_channels(finite)
         if self.mixer is not None:
             # Zero latency: this hop gets the gains decided before it arrived.
             mono = self.mixer.process(clean, applied)
@@ -301,29 +404,34 @@ class Engine:
         self._expire_human_holds()
         link, held = self._watch_links()
         t0 = time.perf_counter()
+        missed = False
         try:
-            model_db = self.gain_source.step(hop)
+            model_db = self.gain_source.step(clean)
             compute_s = time.perf_counter() - t0
             if held is not None:
                 out = held  # a link is down: every fader holds, and we record what it holds
             elif compute_s > self.deadline_s:
                 self.stats.misses += 1
+                missed = True
                 out = applied
             else:
                 report = self.safety.process(model_db)
                 if report.faulted:
                     self.stats.faults += 1
                     log.warning("safety fault, faders held: %s", report.fault)
+                    self._event("fault", reason=report.fault)
                 out = report.out_db
         except (InputAudioError, ArithmeticError, RuntimeError, ValueError) as exc:
             compute_s = time.perf_counter() - t0
             out = self.safety.fault(f"{type(exc).__name__}: {exc}").out_db
             self.stats.faults += 1
             log.warning("gain source failed, faders held: %s", exc)
+            self._event("fault", reason=f"{type(exc).__name__}: {exc}")
         self.stats.compute_ms.append(compute_s * 1000)
         self.stats.hops += 1
 
         t_next = (k + 1) * self.hop_s
+        self._track_deadline(missed, t_next)
         captured = self.source.hop_time
         if captured is not None:
             self.stats.latency_ms.append((time.perf_counter() - captured) * 1000)
@@ -351,6 +459,7 @@ class Engine:
             states=[c.state.value for c in self.safety.channels],
             source_stats=self.source.stats(),
             link=link or "live",
+            alarm=self.alarm,
         )
         self.latest = snap
         if self.on_hop is not None:

@@ -3,6 +3,9 @@ which file, which field and what is allowed. One bad profile never stops the oth
 
 from __future__ import annotations
 
+import logging
+import os
+import stat
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,6 +13,7 @@ from typing import Any
 
 from bridge.channels import parse_channels
 from bridge.config import MAPPINGS_DIR, SAFETY, USER_MAPPINGS_DIR, X32_PORT, XAIR_PORT
+from bridge.engine import FALLBACKS, DeadlinePolicy
 from bridge.outputs.midi.law import FaderLaw, LawError, LinearDbLaw, make_law
 
 OUTPUT_KINDS = ("x32", "xair", "reaper", "mackie", "cc")
@@ -30,6 +34,12 @@ DEFAULT_LAWS: dict[str, FaderLaw] = {
     "cc": LinearDbLaw(-60.0, 6.0),
 }
 """Used when a MIDI profile has no [law]; hosts differ, so state yours in the profile."""
+MAX_BYTES = 1 << 20
+"""A profile is a small text file: anything bigger is refused unread."""
+MAX_DEPTH = 8
+"""Tables and arrays nested deeper than this are refused (a profile needs 3)."""
+
+log = logging.getLogger(__name__)
 
 
 class ProfileError(ValueError):
@@ -97,6 +107,8 @@ class Profile:
     on_resync: str = "hold"
     """One of RESYNC_POLICIES: a fader changed while the link was down is held as a person's
     (the safe default) or adopted as the model's new base."""
+    deadline: DeadlinePolicy = field(default_factory=DeadlinePolicy)
+    """[deadline]: when sustained deadline misses switch to the auto-fader or freeze."""
 
 
 _TOP_KEYS = {
@@ -119,6 +131,7 @@ _TOP_KEYS = {
     "law",
     "mode",
     "on_resync",
+    "deadline",
 }
 _CH_KEYS = {
     "capture",
@@ -277,6 +290,29 @@ def _parse_output_fields(data: dict[str, Any], path: Path, prof: Profile) -> Non
         raise ProfileError(path, "midi_port", "a MIDI output needs a port name")
     if prof.output == "mackie" and prof.bank_size != 8:
         raise ProfileError(path, "bank_size", "a Mackie Control unit banks by 8 strips")
+    prof.deadline = _parse_deadline(data.get("deadline", {}), path)
+
+
+def _parse_deadline(raw: Any, path: Path) -> DeadlinePolicy:
+    """[deadline] miss_percent (over window_s seconds) and fallback ("autofader" or "freeze")."""
+    if not isinstance(raw, dict):
+        raise ProfileError(path, "deadline", "must be a [deadline] table")
+    unknown = set(raw) - {"miss_percent", "window_s", "fallback"}
+    if unknown:
+        raise ProfileError(
+            path,
+            f"deadline.{sorted(unknown)[0]}",
+            "unknown field; allowed: fallback, miss_percent, window_s",
+        )
+    default = DeadlinePolicy()
+    fallback = raw.get("fallback", default.fallback)
+    if fallback not in FALLBACKS:
+        raise ProfileError(path, "deadline.fallback", f"must be one of {list(FALLBACKS)}")
+    percent = _num(
+        path, "deadline.miss_percent", raw.get("miss_percent", default.miss_percent), 0.0, 100.0
+    )
+    window = _num(path, "deadline.window_s", raw.get("window_s", default.window_s), 0.5, 600.0)
+    return DeadlinePolicy(window_s=window, miss_percent=percent, fallback=fallback)
 
 
 def _parse_cc_channel(merged: dict[str, Any], path: Path, where: str, prof: Profile) -> None:
@@ -291,14 +327,51 @@ def _parse_cc_channel(merged: dict[str, Any], path: Path, where: str, prof: Prof
         raise ProfileError(path, f"{where}.cc", f"channel {m.midi_channel} cc {m.cc} mapped twice")
 
 
-def load_profile(path: str | Path) -> Profile:
-    path = Path(path)
+def read_profile_text(path: Path) -> str:
+    """The text of a profile file: a regular file (never a FIFO or device, which could hang
+    the read), at most MAX_BYTES, UTF-8."""
     try:
-        data = tomllib.loads(path.read_text())
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
         raise ProfileError(path, "file", f"cannot read ({exc.strerror})") from exc
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ProfileError(path, "file", "not a regular file (profiles are .toml files)")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            raw = fh.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise ProfileError(path, "file", f"cannot read ({exc.strerror})") from exc
+    finally:
+        os.close(fd)
+    if len(raw) > MAX_BYTES:
+        raise ProfileError(path, "file", f"larger than {MAX_BYTES // 1024} KiB; not a profile")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProfileError(
+            path, "file", f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})"
+        ) from None
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    return 0
+
+
+def load_profile(path: str | Path) -> Profile:
+    path = Path(path)
+    text = read_profile_text(path)
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ProfileError(path, "file", f"not valid TOML ({exc})") from exc
+    except RecursionError:
+        raise ProfileError(path, "file", f"nested deeper than {MAX_DEPTH} levels") from None
+    if _depth(data) > MAX_DEPTH:
+        raise ProfileError(path, "file", f"nested deeper than {MAX_DEPTH} levels")
     return parse_profile(data, path)
 
 
@@ -311,9 +384,14 @@ def discover(dirs: list[Path] | None = None) -> tuple[list[Profile], list[Profil
     good: list[Profile] = []
     bad: list[ProfileError] = []
     for d in dirs if dirs is not None else profile_dirs():
-        if not d.is_dir():
+        try:
+            if not d.is_dir():
+                continue
+            paths = sorted(d.glob("*.toml"))
+        except OSError as exc:
+            bad.append(ProfileError(d, "folder", f"cannot list ({exc.strerror})"))
             continue
-        for path in sorted(d.glob("*.toml")):
+        for path in paths:
             try:
                 good.append(load_profile(path))
             except ProfileError as exc:
@@ -321,14 +399,34 @@ def discover(dirs: list[Path] | None = None) -> tuple[list[Profile], list[Profil
     return good, bad
 
 
+def _keys(prof: Profile) -> set[str]:
+    return {prof.name, prof.path.stem}
+
+
+def shadowed(good: list[Profile]) -> dict[Path, Profile]:
+    """Profiles hidden by one of the same name (or file name) in a later folder (the user's
+    folder comes after the shipped one): hidden profile's path -> the profile used instead."""
+    hidden: dict[Path, Profile] = {}
+    for i, prof in enumerate(good):
+        for later in good[i + 1 :]:
+            if later.path.parent != prof.path.parent and _keys(prof) & _keys(later):
+                hidden[prof.path] = later
+    return hidden
+
+
 def find_profile(spec: str, dirs: list[Path] | None = None) -> Profile:
-    """A profile by file path or by name/stem among the discovered ones."""
+    """A profile by file path or by name/stem among the discovered ones; a user profile of the
+    same name wins over a shipped one. Unreadable profiles never hide the others."""
     path = Path(spec)
     if path.suffix == ".toml" or path.exists():
         return load_profile(path)
-    good, _ = discover(dirs)
-    for prof in good:
-        if spec in (prof.name, prof.path.stem):
-            return prof
-    names = ", ".join(p.path.stem for p in good) or "none"
-    raise ProfileError(Path(spec), "name", f"no such profile; available: {names}")
+    good, bad = discover(dirs)
+    broken = [err for err in bad if err.path.stem == spec]
+    if broken:  # the profile asked for is damaged: never silently use another of its name
+        raise broken[-1]
+    matches = [prof for prof in good if spec in _keys(prof)]
+    if matches:
+        return matches[-1]
+    names = ", ".join(sorted({p.path.stem for p in good})) or "none"
+    unreadable = f"; {len(bad)} could not be read (see `ailive profiles list`)" if bad else ""
+    raise ProfileError(Path(spec), "name", f"no such profile; available: {names}{unreadable}")

@@ -1,9 +1,9 @@
-"""A show: one source, one gain source, the safety stage, the outputs, and what is written at the
-end (mono mix WAV, gain automation CSV). The CLI and the TUI both drive a Show."""
+"""A show: one source, one gain source, the safety stage, the outputs, and its folder: the journal
+(events, gains CSV, mix WAV, log) written as it runs, then the summary and a REAPER project at the
+end (`write_outputs`). The CLI and the TUI both drive a Show."""
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bridge.engine import Engine, EngineStats, HopSnapshot
+from bridge.engine import DeadlinePolicy, Engine, EngineStats, HopSnapshot
+from bridge.journal import ShowJournal, write_closing_files
+from bridge.log import LogFile
 from bridge.mixdown import MixOutput, MixRecorder
 from bridge.outputs.automation import AutomationRecorder
 from bridge.outputs.base import GainSink
@@ -21,11 +23,18 @@ from models.gainsource import GainSource
 log = logging.getLogger(__name__)
 
 
+PROGRESS_EVERY_S = 1.0
+"""How often the journal records the engine's counters (what `ailive recover` reports)."""
+
+
 @dataclass
 class ShowOutputs:
+    folder: Path | None = None
     mix_wav: Path | None = None
     gains_csv: Path | None = None
     summary_json: Path | None = None
+    rpp: Path | None = None
+    log: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -33,6 +42,8 @@ class Show:
     """Wires a source to the engine and outputs; `run()` blocks, `stop()` ends it from any thread.
 
     `names` are the strip names shown to the engineer (from the console when it has them).
+    `folder` (a new one: `journal.new_show_dir`) gets the show's journal; `rpp_sources` are the
+    audio files the end-of-show REAPER project uses as items (the song's channels in a demo).
     """
 
     def __init__(
@@ -41,7 +52,7 @@ class Show:
         gain_source: GainSource,
         *,
         sinks: list[GainSink] | None = None,
-        out_dir: Path | None = None,
+        folder: Path | None = None,
         names: list[str] | None = None,
         direct_mix: bool = True,
         mix_outputs: list[MixOutput] | None = None,
@@ -49,29 +60,55 @@ class Show:
         title: str = "",
         ride: str = "absolute",
         start_frozen: bool = False,
+        deadline_policy: DeadlinePolicy | None = None,
+        rpp_sources: list[Path] | None = None,
     ) -> None:
         self.source = source
         self.gain_source = gain_source
         self._mix_outputs = list(mix_outputs or [])
         self.names = names or list(source.names)
         self.title = title or "AiLive Mixer"
-        self.out_dir = out_dir
+        self.folder = folder
+        self.rpp_sources = rpp_sources
         self.automation = AutomationRecorder(self.names)
-        self.recorder = MixRecorder(source.sample_rate) if direct_mix else None
+        self.journal: ShowJournal | None = None
+        self.log_file: LogFile | None = None
+        extra_sinks: list[GainSink] = []
+        extra_mix: list[MixOutput] = []
+        if folder is not None:
+            self.log_file = LogFile(folder)
+            self.journal = ShowJournal(folder, self.names, source.sample_rate, mix=direct_mix)
+            extra_sinks.append(self.journal)
+            extra_mix.append(self.journal)
+        # Without a folder (a render) the mix is kept in memory and written by the caller.
+        self.recorder = MixRecorder(source.sample_rate) if direct_mix and folder is None else None
         self._listeners: list[Any] = []
         self.engine = Engine(
             source,
             gain_source,
-            [self.automation, *(sinks or [])],
+            [self.automation, *extra_sinks, *(sinks or [])],
             recorder=self.recorder,
-            mix_outputs=mix_outputs or [],
+            mix_outputs=[*extra_mix, *(mix_outputs or [])],
             human_hold_s=human_hold_s,
             on_hop=self._on_hop,
             ride=ride,
             start_frozen=start_frozen,
+            deadline_policy=deadline_policy,
+            on_event=self._on_event,
         )
+        self._progress_hops = max(1, round(PROGRESS_EVERY_S / self.engine.hop_s))
         self.done = threading.Event()
         self.stats: EngineStats | None = None
+        self.interrupted = False
+        self._event(
+            "start",
+            title=self.title,
+            gain_source=gain_source.name,
+            channels=self.names,
+            sample_rate=source.sample_rate,
+            hop_s=self.engine.hop_s,
+            rpp_sources=[str(p) for p in rpp_sources or []],
+        )
 
     @property
     def sinks(self) -> list[GainSink]:
@@ -82,8 +119,27 @@ class Show:
         self._listeners.append(fn)
 
     def _on_hop(self, snap: HopSnapshot) -> None:
+        if (snap.index + 1) % self._progress_hops == 0:
+            self._event("progress", **self._counters())
         for fn in self._listeners:
             fn(snap)
+
+    def _on_event(self, kind: str, fields: dict[str, Any]) -> None:
+        self._event(kind, **fields)
+
+    def _event(self, kind: str, **fields: Any) -> None:
+        if self.journal is not None:
+            self.journal.event(kind, **fields)
+
+    def _counters(self) -> dict[str, Any]:
+        stats = self.engine.stats
+        return {
+            "hops": stats.hops,
+            "deadline_misses": stats.misses,
+            "faults": stats.faults,
+            "sink_errors": stats.sink_errors,
+            "fallback": stats.fallback,
+        }
 
     def run(self) -> EngineStats:
         t0 = time.perf_counter()
@@ -107,6 +163,16 @@ class Show:
     def stop(self) -> None:
         self.engine.stop()
 
+    def interrupt(self) -> None:
+        """A signal (Ctrl-C, SIGTERM, SIGHUP) ends the show: `stopped_by` says "interrupted"."""
+        self.interrupted = True
+        self.engine.stop()
+
+    @property
+    def stopped_by(self) -> str:
+        stats = self.stats or self.engine.stats
+        return "interrupted" if self.interrupted else stats.stopped_by
+
     def close(self) -> None:
         """Let every output land its last values, then close them and the source."""
         for sink in self.engine.sinks:
@@ -122,18 +188,12 @@ class Show:
             if close is not None:
                 close()
         self.source.close()
+        if self.log_file is not None:
+            self.log_file.close()
 
-    def write_outputs(self) -> ShowOutputs:
-        """Write the mix, the automation and a summary into `out_dir` (if set)."""
-        out = ShowOutputs()
-        if self.out_dir is None:
-            return out
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        if self.recorder is not None:
-            out.mix_wav = self.recorder.write(self.out_dir / "mix.wav")
-        out.gains_csv = self.automation.write_csv(self.out_dir / "gains.csv")
+    def summary(self) -> dict[str, Any]:
         stats = self.stats or self.engine.stats
-        summary = {
+        return {
             "title": self.title,
             "gain_source": self.gain_source.name,
             "channels": self.names,
@@ -142,13 +202,39 @@ class Show:
             "compute_ms_p50": round(stats.percentile_ms(50), 3),
             "compute_ms_p99": round(stats.percentile_ms(99), 3),
             "deadline_misses": stats.misses,
+            "fallback": stats.fallback or None,
             "faults": stats.faults,
+            "last_fault": self.engine.safety.last_fault or None,
             "sink_errors": stats.sink_errors,
-            "stopped_by": stats.stopped_by,
+            "stopped_by": self.stopped_by,
             "link_outages": stats.link_outages,
             "link_faults": stats.link_faults,
-            "outputs": {s.name: s.status() for s in self.engine.sinks},
+            "outputs": {s.name: _status(s) for s in self.engine.sinks},
         }
-        out.summary_json = self.out_dir / "summary.json"
-        out.summary_json.write_text(json.dumps(summary, indent=2) + "\n")
+
+    def write_outputs(self) -> ShowOutputs:
+        """End of the show: close the journal, then write summary.json and show.RPP beside it."""
+        out = ShowOutputs(folder=self.folder)
+        if self.folder is None or self.journal is None:
+            return out
+        summary = self.summary()
+        self._event("stop", stopped_by=summary["stopped_by"], **self._counters())
+        self.journal.close()
+        summary["journal_write_errors"] = self.journal.write_errors
+        written = write_closing_files(
+            self.folder,
+            summary,
+            self.automation.channel_names,
+            self.automation.times,
+            self.automation.as_array(),
+            self.rpp_sources,
+        )
+        out.mix_wav, out.gains_csv, out.summary_json, out.rpp, out.log = written
         return out
+
+
+def _status(sink: GainSink) -> str:
+    try:
+        return sink.status()
+    except Exception as exc:  # a broken status line must not lose the summary
+        return f"status failed ({type(exc).__name__})"

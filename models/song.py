@@ -140,7 +140,14 @@ def load_song(folder: str | Path, *, with_target: bool = True) -> Song:
     target = None
     target_path = folder / TARGET_MIX
     if with_target and target_path.exists():
-        mix, sr = sf.read(target_path, dtype="float32", always_2d=True)
+        try:
+            mix, sr = sf.read(target_path, dtype="float32", always_2d=True)
+        except (RuntimeError, sf.LibsndfileError) as exc:
+            raise SongError(f"{target_path}: cannot decode the target mix ({exc})") from exc
+        if sr != rate:
+            raise SongError(
+                f"{target_path}: sample rate {sr} Hz differs from the channels ({rate} Hz)"
+            )
         target = mix.mean(axis=1)[:length]
     return Song(meta=meta, audio=audio, target_mix=target)
 

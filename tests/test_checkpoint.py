@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -62,22 +63,31 @@ def test_corrupt_weights_give_a_clear_error_naming_the_file(tmp_path: Path) -> N
     path.write_bytes(path.read_bytes()[:1000])  # truncated
     with pytest.raises(CheckpointError, match=r"dmc\.pt.*corrupt"):
         load_model(path)
-    # Without a recorded checksum, the damage is found by the loader itself.
+    # The checksum is required: deleting it from the sidecar does not skip the check.
     sidecar = path.with_suffix(".json")
     meta = json.loads(sidecar.read_text())
     del meta["sha256"]
     sidecar.write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match=r"dmc\.json: sha256 .* missing .*required"):
+        load_model(path)
+    # A sidecar re-signed for the damaged file: the damage is found by the loader itself.
+    _resign(path)
     with pytest.raises(CheckpointError, match=r"dmc\.pt: cannot read the weights"):
         load_model(path)
+
+
+def _resign(weights: Path) -> None:
+    """Record the weights' current sha256 in the sidecar (as if someone had edited both)."""
+    sidecar = weights.with_suffix(".json")
+    meta = json.loads(sidecar.read_text())
+    meta["sha256"] = hashlib.sha256(weights.read_bytes()).hexdigest()
+    sidecar.write_text(json.dumps(meta))
 
 
 def test_weights_only_refuses_pickled_objects(tmp_path: Path) -> None:
     path = save_model(untrained_model("dmc", "sr"), tmp_path / "dmc")
     torch.save({"payload": Path("/")}, path)  # not tensors: weights_only must refuse it
-    sidecar = path.with_suffix(".json")
-    meta = json.loads(sidecar.read_text())
-    del meta["sha256"]
-    sidecar.write_text(json.dumps(meta))
+    _resign(path)
     with pytest.raises(CheckpointError, match="cannot read the weights"):
         load_model(path)
 
@@ -86,9 +96,7 @@ def test_mismatched_weights_missing_or_bad_sidecar(tmp_path: Path) -> None:
     alm = save_model(untrained_model("alm", "mr"), tmp_path / "alm")
     dmc = save_model(untrained_model("dmc", "sr"), tmp_path / "dmc")
     alm.write_bytes(dmc.read_bytes())
-    meta = json.loads(alm.with_suffix(".json").read_text())
-    del meta["sha256"]
-    alm.with_suffix(".json").write_text(json.dumps(meta))
+    _resign(alm)
     with pytest.raises(CheckpointError, match=r"alm\.pt: weights do not fit the network"):
         load_model(alm)
     with pytest.raises(CheckpointError, match=r"nothing\.json: sidecar JSON not found"):
@@ -99,3 +107,35 @@ def test_mismatched_weights_missing_or_bad_sidecar(tmp_path: Path) -> None:
     dmc.with_suffix(".json").write_text(json.dumps({"format": "other"}))
     with pytest.raises(CheckpointError, match=r"dmc\.json: not an ailive-model/1 sidecar"):
         load_model(dmc)
+
+
+@pytest.mark.parametrize(
+    ("edit", "needle"),
+    [
+        ({"heads": 3}, r"config\.d_model \(128\) must be a multiple of config\.heads \(3\)"),
+        ({"d_model": -5}, r"config\.d_model must be a whole number 1\.\.1024, got -5"),
+        ({"d_model": 200000}, r"config\.d_model must be a whole number 1\.\.1024, got 200000"),
+        ({"gru_hidden": 1.5}, r"config\.gru_hidden must be a whole number"),
+        ({"dropout": 7}, r"config\.dropout must be a number in \[0, 1\)"),
+    ],
+)
+def test_a_sidecar_is_validated_before_the_network_is_built(
+    tmp_path: Path, edit: dict[str, object], needle: str
+) -> None:
+    path = save_model(untrained_model("alm", "mr"), tmp_path / "alm")
+    sidecar = path.with_suffix(".json")
+    meta = json.loads(sidecar.read_text())
+    meta["config"].update(edit)
+    sidecar.write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match=r"alm\.json: " + needle):
+        load_model(path)
+
+
+def test_embedding_sizes_are_bounded_too(tmp_path: Path) -> None:
+    path = save_model(untrained_model("dmc", "sr"), tmp_path / "dmc")
+    sidecar = path.with_suffix(".json")
+    meta = json.loads(sidecar.read_text())
+    meta["embedding"]["widths"] = [48, 64, 96, 10**9]
+    sidecar.write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match=r"embedding\.widths\[3\] must be a whole number"):
+        load_model(path)

@@ -112,17 +112,39 @@ def test_demo_runs_the_whole_chain_headless(tmp_path: Path) -> None:
     out = tmp_path / "out"
     res = ailive("demo", "--headless", "--fast", "--seconds", "3", "--out", str(out))
     assert res.returncode == 0, res.stderr
-    mix, rate = sf.read(out / "mix.wav")
+    (show,) = out.iterdir()  # the show's own folder
+    assert f"show: {show}" in res.stdout
+    mix, rate = sf.read(show / "mix.wav")
     assert rate == 48_000 and len(mix) == 3 * 48_000 and np.abs(mix).max() > 0.01
-    names, times, gains = read_automation_csv(out / "gains.csv")
+    names, times, gains = read_automation_csv(show / "gains.csv")
     assert np.allclose(times, 0.05 * np.arange(1, 61))
     assert names[0] == "Kick" and len(names) == 8 and gains.shape == (60, 8)
     # The virtual console's faders ended where the last automation row says (1024 steps).
     fader_line = next(line for line in res.stdout.splitlines() if "faders:" in line)
     faders = [float(tok) for tok in fader_line.split()[2::2]]
     assert np.allclose(faders, gains[-1], atol=0.25)
-    summary = (out / "summary.json").read_text()
+    summary = (show / "summary.json").read_text()
     assert "connected 127.0.0.1" in summary and '"deadline_misses": 0' in summary
+    assert '"stopped_by": "end of source"' in summary
+    assert (show / "show.RPP").read_text().count("<VOLENV2") == 8
+    assert "mixing 8 channels" in (show / "show.log").read_text()
+    # A second show never reuses the folder.
+    res = ailive("demo", "--headless", "--fast", "--seconds", "1", "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    assert len(list(out.iterdir())) == 2
+
+
+def test_render_twice_gives_byte_identical_files(song_dir: Path, tmp_path: Path) -> None:
+    """Offline render has no deadline: the shipped model's every prediction is used, every time."""
+    outs = []
+    for k in range(2):
+        out = tmp_path / f"mix{k}.wav"
+        res = ailive("render", str(song_dir), "--out", str(out), "--gain-source", "alm-mr")
+        assert res.returncode == 0, res.stderr
+        outs.append(out)
+    assert outs[0].read_bytes() == outs[1].read_bytes()
+    gains = [out.with_suffix(".gains.csv").read_bytes() for out in outs]
+    assert gains[0] == gains[1] and len(gains[0].splitlines()) == 81
 
 
 def test_restore_glides_the_console_back_to_the_snapshot(tmp_path: Path) -> None:

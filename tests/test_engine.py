@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from bridge.engine import Engine
+from bridge.engine import DeadlinePolicy, Engine, HopSnapshot
 from bridge.mixdown import MixRecorder
 from bridge.outputs.automation import AutomationRecorder
 from bridge.sources import FileSource
@@ -101,7 +101,7 @@ def test_gain_source_exception_freezes_faders_where_they_are() -> None:
     assert "model blew up" in eng.safety.last_fault
 
 
-def test_nan_audio_is_a_fault_not_a_fader_jump() -> None:
+def test_nan_audio_holds_that_channel_only_and_names_it() -> None:
     from models.baselines.autofader import LoudnessAutoFader
 
     song = tone_song([-12.0, -30.0], seconds=6 * HOP / RATE)
@@ -110,10 +110,13 @@ def test_nan_audio_is_a_fault_not_a_fader_jump() -> None:
     eng, rec = make_engine(song, LoudnessAutoFader(), sinks=[auto])
     stats = eng.run()
     assert stats.faults == 1
+    assert "channel 1 (Ch1): NaN/Inf audio" in eng.safety.last_fault
     assert np.isfinite(rec.audio).all()
     sent = auto.as_array()
-    assert np.allclose(sent[3], sent[2])  # the faulty hop held the faders
-    assert not np.allclose(sent[5], sent[2])  # and the faders move again after it
+    assert sent[3, 0] == sent[2, 0]  # the faulty channel's fader held on its bad hop
+    assert sent[3, 1] != sent[2, 1]  # while the other channel went on
+    assert sent[5, 0] != sent[2, 0]  # and the faulty one moves again once its audio is back
+    assert eng.safety.channels[0].state.value == "auto"
 
 
 class ReleasingSink(AutomationRecorder):
@@ -143,3 +146,63 @@ def test_human_hold_time_hands_the_fader_back() -> None:
     eng.run()
     assert sink.released == [0]
     assert sink.as_array()[0, 0] == 0.0  # back to the model from the first hop
+
+
+class VerySlowSource(CountingSource):
+    """Always misses a 15 ms deadline (a 30 ms sleep cannot finish sooner)."""
+
+    def step(self, hop: np.ndarray) -> np.ndarray:
+        time.sleep(0.03)
+        return super().step(hop)
+
+
+def run_with_policy(policy: DeadlinePolicy) -> tuple[Engine, list[HopSnapshot], list[str]]:
+    events: list[str] = []
+    snaps: list[HopSnapshot] = []
+    eng, _ = make_engine(
+        tone_song([-20.0, -30.0], seconds=12 * HOP / RATE),
+        VerySlowSource(),
+        deadline_s=0.015,
+        deadline_policy=policy,
+        on_event=lambda kind, fields: events.append(kind),
+        on_hop=snaps.append,
+    )
+    eng.run()
+    return eng, snaps, events
+
+
+def test_a_missed_hop_raises_the_alarm_and_sustained_misses_fall_back_to_the_autofader() -> None:
+    eng, snaps, events = run_with_policy(DeadlinePolicy(window_s=0.25, miss_percent=50))
+    assert snaps[0].alarm == "1 deadline misses in the last 0.25 s"  # at the very first miss
+    assert eng.stats.fallback.startswith("autofader at t=0.25 s (5 of 5 hops missed)")
+    assert eng.gain_source.name == "autofader"
+    assert "fallback: autofader" in snaps[-1].alarm
+    assert events.count("alarm") == 1 and events.count("fallback") == 1
+    # The auto-fader drives the faders from the hop after the fallback: they move again.
+    sent = np.array([s.sent_db for s in snaps])
+    assert np.all(sent[:5] == 0.0) and not np.allclose(sent[-1], 0.0)
+
+
+def test_the_fallback_can_be_a_freeze() -> None:
+    eng, snaps, events = run_with_policy(
+        DeadlinePolicy(window_s=0.25, miss_percent=50, fallback="freeze")
+    )
+    assert eng.stats.fallback.startswith("freeze at t=0.25 s")
+    assert eng.safety.mode.value == "freeze" and snaps[-1].mode == "freeze"
+    assert eng.gain_source.name == "counting"
+    assert events.count("fallback") == 1
+
+
+def test_a_few_misses_only_raise_the_alarm() -> None:
+    eng, snaps, _ = run_with_policy(DeadlinePolicy(window_s=0.25, miss_percent=100))
+    assert eng.stats.fallback == "" and eng.stats.misses == 12
+    assert snaps[-1].alarm == "5 deadline misses in the last 0.25 s"
+
+
+def test_offline_sources_have_no_deadline() -> None:
+    """A render never drops a prediction for being slow: nothing is live."""
+    auto = AutomationRecorder(["c0"])
+    eng, _ = make_engine(dc_song(3), VerySlowSource(), sinks=[auto])
+    stats = eng.run()
+    assert stats.misses == 0 and eng.deadline_s == float("inf")
+    assert auto.as_array()[:, 0].tolist() == [0.0, -1.0, -2.0]

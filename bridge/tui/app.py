@@ -22,6 +22,7 @@ from bridge.profiles import Profile
 from bridge.profiles import profile_dirs as default_profile_dirs
 from bridge.show import Show
 from bridge.tui.history import SentHistory
+from bridge.tui.log_screen import KEEP_LINES, LogLine, LogScreen
 from bridge.tui.messages import EngineFinished, HopUpdate
 from bridge.tui.mixer_screen import MixerScreen
 from bridge.tui.overrides import OverrideDesk
@@ -45,6 +46,7 @@ class MixerApp(App[None]):
     ENABLE_COMMAND_PALETTE = False
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+c", "quit", "quit", show=False, priority=True),
+        Binding("g", "log", "log", show=False),
     ]
 
     def __init__(
@@ -81,6 +83,8 @@ class MixerApp(App[None]):
         self._pending: Timer | None = None
         self._listening = False
         self._done_poll: Timer | None = None
+        self.log_lines: deque[tuple[int, str]] = deque(maxlen=KEEP_LINES)
+        """Log records of the show (never printed over the screen): `g` shows them."""
 
     def get_default_screen(self) -> MixerScreen:
         return self.mixer
@@ -185,6 +189,19 @@ class MixerApp(App[None]):
         latest, drawn = self.show.engine.latest, self._snap
         if latest is not None and drawn is not None:
             self.frames_behind.append(latest.index - drawn.index)
+
+    def on_log_line(self, message: LogLine) -> None:
+        self.log_lines.append((message.level, message.text))
+        if isinstance(self.screen, LogScreen):
+            self.screen.add(message.level, message.text)
+        elif message.level >= logging.WARNING and self.screen is self.mixer:
+            line = f"{message.text.split(': ', 1)[-1]}  (g: log)"
+            if line != self.mixer.status_text:  # a fault repeated every hop: one redraw
+                self.mixer.say(line)
+
+    def action_log(self) -> None:
+        if not isinstance(self.screen, LogScreen):
+            self.push_screen(LogScreen(self.log_lines))
 
     def action_profiles(self) -> None:
         screen = ProfilesScreen(

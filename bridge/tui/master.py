@@ -69,8 +69,12 @@ def info_text(source_name: str, hop_s: float, view: MasterView) -> Text:
         out.append("  faults ")
         out.append(str(snap.faults), style="bold red" if snap.faults else "")
         # Always a line, so the panel's height (and the layout) stays put from hop to hop.
+        out.append("\n")
+        if snap.alarm:  # the deadline alarm: a banner no one can miss
+            out.append(f" DEADLINE ALARM: {snap.alarm} ", style="bold white on red")
+            out.append("  ")
         out.append(
-            f"\nlast fault: {snap.last_fault or 'none'}", style="red" if snap.last_fault else ""
+            f"last fault: {snap.last_fault or 'none'}", style="red" if snap.last_fault else ""
         )
         stats = "  ".join(f"{k} {v}" for k, v in snap.source_stats.items()) or "ok"
         out.append(f"\nsource: {stats}")
