@@ -25,6 +25,8 @@ from typing import Any, TextIO
 import numpy as np
 import soundfile as sf
 
+from bridge.outputs.automation import LINK_COLUMN
+
 log = logging.getLogger(__name__)
 
 EVENTS = "events.jsonl"
@@ -86,12 +88,14 @@ class ShowJournal:
         self.rows = 0
         self.frames = 0
         self.write_errors = 0
-        self._gains: collections.deque[tuple[float, np.ndarray]] = collections.deque()
+        self._gains: collections.deque[tuple[float, np.ndarray, str]] = collections.deque()
         self._audio: collections.deque[np.ndarray] = collections.deque()
         self._events: collections.deque[dict[str, Any]] = collections.deque()
         self._stop = threading.Event()
         self._csv: TextIO = (folder / GAINS).open("w", newline="")
-        self._csv.write(",".join(["time_s", *(_csv_field(n) for n in self.names)]) + "\n")
+        header = ["time_s", *(_csv_field(n) for n in self.names), LINK_COLUMN]
+        self._csv.write(",".join(header) + "\n")
+        self._link = "live"
         self._ev: TextIO = (folder / EVENTS).open("w")
         self._wav: sf.SoundFile | None = None
         if mix:
@@ -107,8 +111,13 @@ class ShowJournal:
     def event(self, kind: str, **fields: Any) -> None:
         self._events.append({"wall": round(time.time(), 3), "event": kind, **fields})
 
+    def mark_link(self, state: str) -> None:
+        """The engine tells, before each send, whether every output's link is live: while it is
+        lost, the row holds what the console held, marked 'lost'."""
+        self._link = state.split(":")[0]
+
     def send(self, gains_db: np.ndarray, t: float) -> None:
-        self._gains.append((t, np.array(gains_db, dtype=np.float64)))
+        self._gains.append((t, np.array(gains_db, dtype=np.float64), self._link))
 
     def add(self, chunk: np.ndarray) -> None:
         if self._wav is not None:
@@ -137,7 +146,10 @@ class ShowJournal:
             rows = [self._gains.popleft() for _ in range(len(self._gains))]
             if rows:
                 self._csv.write(
-                    "".join(f"{t:.3f}," + ",".join(f"{v:.2f}" for v in g) + "\n" for t, g in rows)
+                    "".join(
+                        f"{t:.3f}," + ",".join(f"{v:.2f}" for v in g) + f",{link}\n"
+                        for t, g, link in rows
+                    )
                 )
                 self.rows += len(rows)
             if self._wav is not None and self._audio:
