@@ -41,7 +41,7 @@ from bridge.capture import CaptureSource
 from bridge.config import DEMO_SONG_DIR
 from bridge.jackserver import JackPlayer, dummy_jack
 from bridge.journal import read_events
-from bridge.outputs.x32 import X32Client
+from bridge.outputs.x32.client import X32Client
 from bridge.recover import read_gains
 from bridge.show import Show
 from bridge.virtual_console import VirtualConsole

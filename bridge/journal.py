@@ -213,7 +213,7 @@ def write_closing_files(
 ) -> tuple[Path | None, Path, Path, Path | None, Path | None]:
     """summary.json and show.RPP (the gains as volume envelopes) of a show folder, at the end
     of a show or by `ailive recover`. Returns (mix, gains, summary, rpp, log); None: absent."""
-    from bridge.outputs.rpp_writer import RppError, write_automation
+    from bridge.outputs.rpp.writer import RppError, write_automation
 
     summary = {"folder": str(folder), **summary}
     rpp: Path | None = folder / RPP

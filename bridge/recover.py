@@ -13,6 +13,7 @@ import numpy as np
 import soundfile as sf
 
 from bridge.journal import EVENTS, GAINS, MIX, SUMMARY, read_events, write_closing_files
+from bridge.outputs.automation import LINK_COLUMN
 
 CRASHED = "crashed (recovered from the journal)"
 
@@ -30,8 +31,15 @@ def read_gains(path: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
     if not rows or not rows[0] or rows[0][0] != "time_s":
         raise RecoverError(f"{path}: not a gains CSV (no time_s header)")
     header = rows[0]
+    linked = header[-1] == LINK_COLUMN  # the last column says whether the console's link was live
+    if linked:
+        header = header[:-1]
     values: list[list[float]] = []
     for row in rows[1:]:
+        if linked:  # a whole row ends in its link state; one cut short by a crash does not
+            if len(row) != len(header) + 1 or row[-1] not in ("live", "lost", "fault"):
+                break
+            row = row[:-1]
         try:
             parsed = [float(v) for v in row]
         except ValueError:
