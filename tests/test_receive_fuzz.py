@@ -18,7 +18,8 @@ from bridge.outputs.reaper.client import ReaperOscClient
 from bridge.outputs.x32.client import X32Client
 from bridge.outputs.x32.law import fader_to_db, quantize
 from bridge.virtual_console import VirtualConsole
-from tests.fakes import FakeReaper, wait_until
+from tests.fakes import FakeReaper
+from tests.paced import wait_until
 
 COUNT = 100_000
 
@@ -107,10 +108,10 @@ def test_x32_client_and_console_survive_100k_bad_datagrams() -> None:
             assert console.guard.total_dropped > COUNT // 10
             # A console busy with a flood may miss heartbeats (then the link was lost, which is
             # right); afterwards it is live again and a person's move is seen.
-            assert wait_until(lambda: client.link_report().state is LinkState.LIVE, timeout=10.0)
+            assert wait_until(lambda: client.link_report().state is LinkState.LIVE)
             console.move_fader(2, 0.3)
             person = (1, pytest.approx(fader_to_db(quantize(0.3))))
-            assert wait_until(lambda: person in moves, timeout=5.0)
+            assert wait_until(lambda: person in moves)
             assert 1 in client.overridden
             assert client.flush(2.0)  # the console still answers its reads
 
@@ -126,7 +127,7 @@ def test_reaper_client_survives_100k_bad_datagrams_and_checks_the_port() -> None
             impostor.bind(("127.0.0.1", 0))  # same host, another port: not REAPER
             try:
                 impostor.sendto(encode_message("/track/1/volume/db", -30.0), local)
-                assert wait_until(lambda: client.guard.dropped["stranger"] >= 1, timeout=5.0)
+                assert wait_until(lambda: client.guard.dropped["stranger"] >= 1)
             finally:
                 impostor.close()
             assert client.overridden == frozenset()  # the impostor's "move" was not believed
@@ -142,7 +143,7 @@ def test_reaper_client_survives_100k_bad_datagrams_and_checks_the_port() -> None
             moves: list[tuple[int, float]] = []
             client.on_human_move = lambda i, db: moves.append((i, db))
             fake.person_moves(2, -4.5)
-            assert wait_until(lambda: (1, pytest.approx(-4.5)) in moves, timeout=5.0)
+            assert wait_until(lambda: (1, pytest.approx(-4.5)) in moves)
             assert 1 in client.overridden
     finally:
         fake.close()

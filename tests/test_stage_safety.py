@@ -24,7 +24,8 @@ from bridge.outputs.x32.client import X32Client
 from bridge.outputs.x32.models import X32, XAIR
 from bridge.safety import BOTTOM_DB, ChannelState, Mode
 from bridge.virtual_console import VirtualConsole
-from tests.fakes import FakeReaper, wait_until
+from tests.fakes import FakeReaper
+from tests.paced import wait_until
 
 SOUNDCHECK = [-10.0, -5.0, -20.0, -3.0, -12.0, -math.inf, 0.0, -25.0]
 HOP_SAMPLES = 480
@@ -75,7 +76,7 @@ class PacedSource:
 
     def hops(self, hop_samples: int) -> Iterator[np.ndarray]:
         for k in range(self._hops):
-            assert wait_until(self._settled, timeout=5.0), f"hop {k}: output never settled"
+            assert wait_until(self._settled), f"hop {k}: output never settled"
             self.trace.append(self._probe())
             action = self._script.get(k)
             if action is not None:
