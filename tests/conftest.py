@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +32,16 @@ def tone_song(levels_db: list[float], seconds: float = 4.0, seed: int = 0) -> So
         seed=seed,
     )
     return Song(meta=meta, audio=audio, target_mix=audio.sum(axis=0))
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_restored() -> Iterator[None]:
+    """A test that sets up logging (as the CLI does) leaves no handler on a stream pytest closes."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture

@@ -344,7 +344,7 @@ def test_a_dead_output_worker_freezes_the_show_and_the_summary_says_so(
         lambda: [console.fader_db(c) for c in range(1, 9)],
         {10: kill_the_worker},
     )
-    show = Show(source, gains, sinks=[client], out_dir=tmp_path, direct_mix=False)  # type: ignore[arg-type]
+    show = Show(source, gains, sinks=[client], folder=tmp_path, direct_mix=False)  # type: ignore[arg-type]
     show.engine.hop_samples = HOP_SAMPLES
     show.run()
     show.close()

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import sys
 from pathlib import Path
 
 import pytest
 from textual.widgets import RichLog
 
-from bridge.log import LogFile, console_logging_to
+from bridge.log import LogFile, console_logging_to, setup_logging
 from bridge.tui import make_app
 from bridge.tui.log_screen import LogScreen, TuiLogHandler
 from bridge.tui.master import MasterView, info_text
-from tests.test_tui import make_show, master_text, run, until
+from tests.paced import until
+from tests.test_tui import ended_show, make_show, master_text, run
 
 log = logging.getLogger("bridge.engine")
 
@@ -24,7 +24,7 @@ def test_log_records_go_to_the_log_screen_and_file_not_the_terminal(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     show = make_show(4, seconds=0.3)
-    logging.basicConfig(stream=sys.stderr, force=True, level=logging.INFO)
+    setup_logging()  # the CLI's terminal handler, which the TUI must move aside
     logfile = LogFile(tmp_path)
 
     async def body() -> None:
@@ -54,7 +54,7 @@ def test_log_records_go_to_the_log_screen_and_file_not_the_terminal(
 
 
 def test_the_deadline_alarm_is_a_banner() -> None:
-    show = make_show(2, seconds=0.3)
+    show = ended_show(2, seconds=0.3)
     quiet = MasterView(snapshot=None)
     assert "DEADLINE" not in info_text("x", 0.05, quiet).plain
 

@@ -8,7 +8,8 @@ import numpy as np
 
 from bridge.safety import Mode
 from bridge.tui import make_app
-from tests.test_tui import hops_after, make_show, until
+from tests.paced import hops_after, quit_and_join, run_until
+from tests.test_tui import make_show
 
 
 def test_s_restores_the_snapshot_then_freezes() -> None:
@@ -21,8 +22,9 @@ def test_s_restores_the_snapshot_then_freezes() -> None:
             await hops_after(pilot, show, 0, 5)  # the model moved away from the snapshot
             await pilot.press("s")
             assert show.engine.safety.mode in (Mode.RESTORE, Mode.FREEZE)
-            await until(pilot, lambda: show.engine.safety.mode is Mode.FREEZE, timeout=5.0)
+            await run_until(pilot, show, lambda: show.engine.safety.mode is Mode.FREEZE)
             assert np.array_equal(show.engine.safety.current_db, [-10.0, -5.0, -20.0, -3.0])
             await pilot.press("q")
 
     asyncio.run(body())
+    quit_and_join(show)
