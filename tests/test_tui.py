@@ -101,7 +101,9 @@ def test_starts_shows_names_and_hop_figures_and_quits() -> None:
         app = make_app(show)
         async with app.run_test(size=(100, 30)) as pilot:
             shown = strips(app)
-            assert [s.text.splitlines()[0] for s in shown] == show.names
+            assert [s.text.splitlines()[0] for s in shown] == [
+                f"{i + 1} {name}" for i, name in enumerate(show.names)
+            ]
             await until(pilot, lambda: "compute" in master_text(app))
             await hops_after(pilot, show, 0, 3)
             await pilot.pause(0.1)
@@ -229,7 +231,7 @@ def test_human_override_shows_and_releases() -> None:
             await pilot.press("r")
             assert show.engine.safety.channels[2].state is ChannelState.AUTO
             await until(pilot, lambda: latest(show).states[2] == "auto")
-            await until(pilot, lambda: "auto" in strip3.text.splitlines()[1])
+            await until(pilot, lambda: "auto" in strip3.text.splitlines()[2])
             await pilot.press("ctrl+c")
         assert show.engine.stats.stopped_by == "stop requested"
 

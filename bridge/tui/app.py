@@ -21,6 +21,7 @@ from bridge.live_profile import ApplyResult, apply_profile_limits, show_capture_
 from bridge.profiles import Profile
 from bridge.profiles import profile_dirs as default_profile_dirs
 from bridge.show import Show
+from bridge.tui.help_screen import HelpScreen
 from bridge.tui.history import SentHistory
 from bridge.tui.messages import EngineFinished, HopUpdate
 from bridge.tui.mixer_screen import MixerScreen
@@ -182,6 +183,10 @@ class MixerApp(App[None]):
             live_profile=self.mixer.live_profile,
         )
         self.push_screen(screen, lambda _: self.mixer.draw())
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
 
     def apply_live_profile(self, profile: Profile) -> ApplyResult:
         """Put `profile`'s per-channel limits on the running show (the output stays)."""
