@@ -207,6 +207,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     p = verbs.add_parser(
+        "plot",
+        help="draw a show's or a render's gains: one panel per channel",
+        description="One panel per channel: the gain sent over time, the model's proposal, the "
+        "floor and ceiling, frozen and held spans shaded, and the song's sections when known. "
+        "Needs matplotlib (the plot extra).",
+    )
+    p.add_argument(
+        "path",
+        type=Path,
+        metavar="SHOWDIR|MIX.wav",
+        help="a show folder (its trace.npz or gains.csv), a render's mix file, or a trace/CSV",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="PNG",
+        help="picture to write (default: gains.png in the folder, MIX.gains.png by a render)",
+    )
+
+    p = verbs.add_parser(
         "profiles",
         help="list, show and check console mapping profiles",
         description="Mapping profiles live in mappings/ and ~/.config/ailive/mappings/.",

@@ -100,6 +100,9 @@ def _run_show(
     live_profile: str = "",
     capture_channels: list[int] | None = None,
 ) -> None:
+    from bridge.trace import attach
+
+    attach(show)  # for the gains picture written at the end
     use_tui = not headless and sys.stdout.isatty() and sys.stdin.isatty()
     if use_tui:
         from bridge.tui.app import make_app
@@ -122,12 +125,17 @@ def _run_show(
 
 
 def _finish(show: Show) -> None:
+    from bridge.show_pictures import write_pictures
+
     outputs = show.write_outputs()
     show.close()
+    folder = outputs.summary_json.parent if outputs.summary_json else None
+    pictures = write_pictures(show, folder / "trace.npz", folder / "gains.png") if folder else {}
     for label, path in (
         ("mix", outputs.mix_wav),
         ("gains", outputs.gains_csv),
         ("summary", outputs.summary_json),
+        ("plot", pictures.get("plot")),
     ):
         if path is not None:
             print(f"{label:>8}: {path}")
@@ -196,7 +204,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
+    from bridge.progress import Progress
+    from bridge.show_pictures import write_render_files
     from bridge.sources import FileSource
+    from bridge.trace import attach
 
     gain_source = _gain_source(args.gain_source)
     song = _load_song(args.folder)
@@ -204,20 +215,41 @@ def cmd_render(args: argparse.Namespace) -> int:
     if out.suffix.lower() not in (".wav", ".flac"):
         raise CliError(f"--out {out}: give a .wav or .flac file name")
     source = FileSource(song, realtime=False, seconds=args.seconds)
-    show = Show(source, gain_source, out_dir=None, title=args.folder.name)
+    title = str(song.meta.extra.get("title", args.folder.name))
+    show = Show(source, gain_source, out_dir=None, title=title)
+    attach(show)
+    length = song.seconds if args.seconds is None else min(song.seconds, args.seconds)
+    progress = Progress(length, "render", unit=" s")
+    show.add_listener(lambda snap: progress.update(snap.t))
     stats = show.run()
+    progress.done()
     assert show.recorder is not None
     show.recorder.write(out)
     gains = args.gains or out.with_suffix(".gains.csv")
     show.automation.write_csv(gains)
     show.close()
-    print(f"     mix: {out}\n   gains: {gains}")
+    files = write_render_files(show, stats, out, gains)
+    for label, path in files.items():
+        print(f"{label:>8}: {path}")
     if args.rpp:
         print(f"  reaper: {_write_rpp(args.rpp, args.folder, song, show)}")
     print(
         f"  {stats.hops} hops, compute p50 {stats.percentile_ms(50):.2f} ms, "
-        f"p99 {stats.percentile_ms(99):.2f} ms per 50 ms hop"
+        f"p99 {stats.percentile_ms(99):.2f} ms per 50 ms hop (offline: no deadline)"
     )
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from bridge.plot import PlotUnavailable, plot
+
+    try:
+        path = plot(args.path, args.out)
+    except FileNotFoundError as exc:
+        raise CliError(str(exc)) from exc
+    except PlotUnavailable as exc:
+        raise CliError(str(exc), exit_code=1) from exc
+    print(f"    plot: {path}")
     return 0
 
 
@@ -366,4 +398,12 @@ def cmd_console(args: argparse.Namespace) -> int:
     return console_main(argv)
 
 
-__all__ = ["cmd_console", "cmd_demo", "cmd_devices", "cmd_profiles", "cmd_render", "cmd_run"]
+__all__ = [
+    "cmd_console",
+    "cmd_demo",
+    "cmd_devices",
+    "cmd_plot",
+    "cmd_profiles",
+    "cmd_render",
+    "cmd_run",
+]
