@@ -366,17 +366,9 @@ def cmd_profiles(args: argparse.Namespace) -> int:
             p = find_profile(args.name)
         except ProfileError as exc:
             raise CliError(str(exc)) from exc
-        print(
-            f"{p.name}  ({p.path})\n  {p.description}\n  output {p.output}  "
-            f"{p.host}:{p.port}{'  midi ' + p.midi_port if p.midi_port else ''}  "
-            f"max {p.max_rate_hz:g} sets/s per fader"
-        )
-        print("  capture -> strip  name          floor  ceiling  offset  protected")
-        for c in p.channels:
-            print(
-                f"  {c.capture:>7} -> {c.strip:<5} {c.name:<12} {c.floor_db:>6.1f} "
-                f"{c.ceiling_db:>8.1f} {c.offset_db:>7.1f}  {'yes' if c.protected else ''}"
-            )
+        from bridge.profile_show import describe
+
+        print(describe(p))
         return 0
     failed = 0
     for path in args.files:
