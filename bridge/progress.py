@@ -32,6 +32,7 @@ class Progress:
         label: str,
         *,
         unit: str = "",
+        decimals: int | None = None,
         stream: TextIO | None = None,
         tty: bool | None = None,
         every_s: float = 5.0,
@@ -41,6 +42,7 @@ class Progress:
         self.total = max(float(total), 0.0)
         self.label = label
         self.unit = unit
+        self.decimals = (1 if unit else 0) if decimals is None else decimals
         self.stream = stream if stream is not None else sys.stderr
         isatty = getattr(self.stream, "isatty", None)
         self.tty = bool(isatty and isatty()) if tty is None else tty
@@ -50,6 +52,7 @@ class Progress:
         self.start = clock()
         self.done_amount = 0.0
         self._last_draw = -float("inf")
+        self._drawn: float | None = None
         self._finished = False
 
     def eta_s(self) -> float | None:
@@ -63,12 +66,8 @@ class Progress:
     def line(self) -> str:
         """The progress as one line (without the bar)."""
         frac = self.done_amount / self.total if self.total else 1.0
-        unit = self.unit
-        amount = (
-            f"{self.done_amount:.1f}/{self.total:.1f}{unit}"
-            if unit
-            else (f"{self.done_amount:.0f}/{self.total:.0f}")
-        )
+        d = self.decimals
+        amount = f"{self.done_amount:.{d}f}/{self.total:.{d}f}{self.unit}"
         eta = self.eta_s()
         eta_text = "ETA --:--" if eta is None else f"ETA {_clock(eta)}"
         elapsed = _clock(self.clock() - self.start)
@@ -89,6 +88,7 @@ class Progress:
         self._draw()
 
     def _draw(self, end: str = "") -> None:
+        self._drawn = self.done_amount
         if self.tty:
             label, _, rest = self.line().partition(": ")
             self.stream.write(f"\r{label} {self.bar()} {rest}\033[K{end}")
@@ -102,4 +102,5 @@ class Progress:
             return
         self._finished = True
         self.done_amount = self.total
-        self._draw(end="\n")
+        if self.tty or self._drawn != self.total:  # a log does not get the last line twice
+            self._draw(end="\n")

@@ -125,28 +125,25 @@ def add_parsers(verbs: Any) -> None:
 
 
 class _Progress:
-    """A one-line progress bar on a terminal; one line per song otherwise."""
+    """generate()'s progress callback on the shared bar (bridge.progress): a bar with ETA on a
+    terminal, one line per song otherwise."""
 
     def __init__(self, stream: Any = sys.stderr) -> None:
         self.stream = stream
-        self.tty = bool(getattr(stream, "isatty", lambda: False)())
-        self.t0 = time.perf_counter()
+        self.bar: Any = None
 
     def __call__(self, done: int, total: int, result: dict[str, Any] | None) -> None:
-        elapsed = time.perf_counter() - self.t0
-        width = 30
-        filled = round(width * done / max(total, 1))
-        bar = "#" * filled + "-" * (width - filled)
-        line = f"synth [{bar}] {done}/{total} songs, {elapsed:.0f} s"
+        from bridge.progress import Progress
+
+        if self.bar is None:
+            self.bar = Progress(
+                total, "synth", unit=" songs", decimals=0, stream=self.stream, every_s=0.0
+            )
         if result is not None:
-            line += f" (last: {Path(result['folder']).name}, {result['total_s']:.1f} s)"
-        if self.tty:
-            self.stream.write("\r" + line.ljust(100))
-            if done == total:
-                self.stream.write("\n")
-        else:
-            self.stream.write(line + "\n")
-        self.stream.flush()
+            self.bar.label = f"synth {Path(result['folder']).name}"
+        self.bar.update(done)
+        if done == total:
+            self.bar.done()
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
