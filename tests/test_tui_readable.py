@@ -106,6 +106,10 @@ def test_the_desks_state_shows_on_every_strip_it_holds() -> None:
     assert shown_state("locked", "freeze") == "locked"  # the engineer's own state wins
     assert shown_state("auto", "auto") == "auto"
     assert shown_state("auto", "auto", "lost: no reply") == "link lost"
+    assert shown_state("auto", listen=True) == "listen"
+    assert shown_state("auto", range_db=6.0) == "auto ±6"
+    assert shown_state("human", range_db=6.0) == "human"
+    assert shown_state("auto", "freeze", listen=True) == "frozen"
 
 
 def test_typed_digits_make_one_number_within_the_window() -> None:
@@ -235,3 +239,33 @@ def test_snapshot_help_80x24(snap_compare: SnapCompare, tmp_path: Path) -> None:
 def test_snapshot_help_200x50(snap_compare: SnapCompare, tmp_path: Path) -> None:
     app = band_app(tmp_path)
     assert snap_compare(app, terminal_size=(200, 50), run_before=feed(app), press=["question_mark"])
+
+
+def test_listen_and_relative_ride_show_on_the_strips(tmp_path: Path) -> None:
+    from bridge.outputs.automation import AutomationRecorder
+
+    class ListeningRecorder(AutomationRecorder):
+        """Stands in for an output in listen mode (the outputs carry `listen`); records only."""
+
+        listen = True
+
+    source = FileSource(moving_song(4, 0.2), realtime=True)
+    quiet = Show(source, make_gain_source("autofader"), sinks=[ListeningRecorder(BAND[:4])])
+    app = make_app(quiet, run_engine=False, profile_dirs=[], user_dir=tmp_path)
+
+    async def body() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await feed(app, 3)(pilot)
+            await until(pilot, lambda: "listen" in strip_texts(app)[0])
+            # A relative ride (where the build has one) shows each channel's range.
+            setattr(quiet.engine.safety, "ride", "relative")  # noqa: B010
+            for ch in quiet.engine.safety.channels:
+                setattr(ch, "range_db", 6.0)  # noqa: B010
+            quiet.sinks.pop()  # and no listening output any more
+            on_hop = quiet.engine.on_hop
+            assert on_hop is not None
+            on_hop(hop(4, 10))
+            await until(pilot, lambda: "auto ±6" in strip_texts(app)[0])
+            assert "locked" in strip_texts(app)[2]
+
+    asyncio.run(body())

@@ -107,8 +107,14 @@ class MixerScreen(Screen[None]):
         snap = self.snapshot
         channels = self.show.engine.safety.channels
         if snap is not None:
+            # Listen mode (an output that sends nothing) and a relative ride, where the build
+            # has them: read by name, so the strips need no change when they come or go.
+            listen = any(getattr(sink, "listen", False) is True for sink in self.show.sinks)
+            relative = getattr(self.show.engine.safety, "ride", "absolute") == "relative"
+            link = str(getattr(snap, "link", "live"))
             for i, strip in enumerate(self.strips):
                 settings = channels[i]
+                range_db = getattr(settings, "range_db", None) if relative else None
                 strip.show_view(
                     StripView(
                         peak_db=float(snap.peak_db[i]),
@@ -116,7 +122,7 @@ class MixerScreen(Screen[None]):
                         model_db=float(snap.model_db[i]),
                         sent_db=float(snap.sent_db[i]),
                         state=shown_state(
-                            snap.states[i], snap.mode, str(getattr(snap, "link", "live"))
+                            snap.states[i], snap.mode, link, listen=listen, range_db=range_db
                         ),
                         offset_db=settings.offset_db,
                         manual_db=settings.manual_db,

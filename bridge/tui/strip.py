@@ -30,6 +30,7 @@ STATE_STYLES = {
     "protected": Style(color="red", bold=True),
     "frozen": Style(color="black", bgcolor="yellow", bold=True),
     "bypass": Style(color="white", bgcolor="red", bold=True),
+    "listen": Style(color="cyan"),
 }
 _MODE_WORDS = {"freeze": "frozen"}
 """How a strip names the desk's mode when it holds this channel (other modes by their name)."""
@@ -57,14 +58,28 @@ class StripView:
     manual_db: float
 
 
-def shown_state(state: str, mode: str = "auto", link: str = "live") -> str:
+def shown_state(
+    state: str,
+    mode: str = "auto",
+    link: str = "live",
+    *,
+    listen: bool = False,
+    range_db: float | None = None,
+) -> str:
     """What a strip's state line says: a lost link first (nothing reaches the console), then the
-    channel's own held states, then the desk's mode (freeze shows as `frozen`), else `state`."""
+    channel's own held states, then the desk's mode (freeze shows as `frozen`), then listen
+    mode (the model proposes, nothing is sent), then a relative ride's range (`auto ±6`)."""
     if link and link != "live":
         return f"link {link.split(':')[0]}"
-    if state in _OWN_STATES or mode in ("", "auto"):
+    if state in _OWN_STATES:
         return state
-    return _MODE_WORDS.get(mode, mode)
+    if mode not in ("", "auto"):
+        return _MODE_WORDS.get(mode, mode)
+    if listen:
+        return "listen"
+    if range_db is not None and state == "auto":
+        return f"auto ±{range_db:g}"
+    return state
 
 
 def wrap_name(number: int, name: str, width: int) -> list[str]:
