@@ -56,7 +56,7 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll() as scroll:
             scroll.border_title = "Keys"
-            scroll.border_subtitle = "esc / ? / q: close"
+            scroll.border_subtitle = "↑ ↓ PgUp PgDn: scroll · esc ? q: close"
             yield Static(help_table(), id="help-keys")
 
     def action_close(self) -> None:
