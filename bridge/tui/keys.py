@@ -46,7 +46,8 @@ LONG_HELP = {
     "undo": "undo your last change (profile applies too), in order",
     "app.profiles": "open the profiles screen",
     "app.help": "this help",
-    "app.log": "the log screen",
+    "log": "the log screen (g or esc goes back)",
+    "app.pop_screen": "back to the mixer",
     "quit": "quit (the console keeps the last faders sent)",
     "back": "back to the mixer (cancel an edit)",
     "edit": "edit the cell under the cursor",
@@ -99,11 +100,18 @@ def sections() -> list[tuple[str, list[KeyRow]]]:
     from bridge.tui.mixer_screen import MixerScreen
     from bridge.tui.profiles_screen import ProfilesScreen
 
-    return [
+    out = [
         ("Mixer", key_rows([*MixerScreen.BINDINGS, *MixerApp.BINDINGS])),
         ("Profiles screen (p)", key_rows(ProfilesScreen.BINDINGS)),
-        ("A question (e.g. before dropping an offset)", key_rows(ConfirmScreen.BINDINGS)),
     ]
+    try:  # the log screen, where the build has one
+        from bridge.tui.log_screen import LogScreen  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        pass
+    else:
+        out.append(("Log screen (g)", key_rows(LogScreen.BINDINGS)))
+    out.append(("A question (e.g. before dropping an offset)", key_rows(ConfirmScreen.BINDINGS)))
+    return out
 
 
 def readme_table() -> str:
