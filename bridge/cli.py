@@ -50,10 +50,9 @@ class _Parser(argparse.ArgumentParser):
 def _add_common_show(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--gain-source",
-        metavar="NAME",
+        metavar="NAME|PATH.pt",
         default=None,
-        help="what predicts the gains: autofader, raw (default: the shipped model "
-        "when there is one, else autofader)",
+        help=_gain_source_help(),
     )
     p.add_argument(
         "--headless",
@@ -105,6 +104,16 @@ def _add_common_show(p: argparse.ArgumentParser) -> None:
         metavar="DEVICE",
         default=None,
         help="direct mode: also play the mono mix on this output device (see `ailive devices`)",
+    )
+
+
+def _gain_source_help() -> str:
+    """Every registered gain source, read from the registry (so the help never lags it)."""
+    from models.gainsource import GAIN_SOURCES, default_gain_source_name
+
+    return (
+        f"what predicts the gains: {', '.join(sorted(GAIN_SOURCES))}, or PATH.pt (a checkpoint "
+        f"with its PATH.json sidecar); default here: {default_gain_source_name()}"
     )
 
 
@@ -224,7 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
         "render",
         help="mix a multitrack folder offline, as fast as possible",
         description="Run a song folder through the gain source as fast as possible (zero "
-        "latency, as live) and write the mono mix and gain automation.",
+        "latency, as live) and write the mono mix, the gain automation, a summary and the "
+        "gains picture (MIX.summary.json, MIX.gains.png).",
     )
     p.add_argument("folder", type=Path, help="song folder with channels/NN_name.flac")
     p.add_argument("--out", type=Path, required=True, metavar="MIX.wav", help="mono mix to write")
@@ -235,8 +245,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="GAINS.csv",
         help="gain automation CSV (default: next to the mix)",
     )
-    p.add_argument("--gain-source", metavar="NAME", default=None, help="autofader, raw, ...")
-    p.add_argument("--seconds", type=_positive_float, default=None, metavar="S")
+    p.add_argument("--gain-source", metavar="NAME|PATH.pt", default=None, help=_gain_source_help())
+    p.add_argument(
+        "--seconds",
+        type=_positive_float,
+        default=None,
+        metavar="S",
+        help="render only the first S seconds of the song",
+    )
     p.add_argument(
         "--rpp",
         type=Path,
@@ -244,6 +260,27 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="OUT.RPP",
         help="also write the automation as REAPER volume envelopes (an existing project is "
         "backed up, then updated)",
+    )
+
+    p = verbs.add_parser(
+        "plot",
+        help="draw a show's or a render's gains: one panel per channel",
+        description="One panel per channel: the gain sent over time, the model's proposal, the "
+        "floor and ceiling, frozen and held spans shaded, and the song's sections when known. "
+        "Needs matplotlib (the plot extra).",
+    )
+    p.add_argument(
+        "path",
+        type=Path,
+        metavar="SHOWDIR|MIX.wav",
+        help="a show folder (its trace.npz or gains.csv), a render's mix file, or a trace/CSV",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="PNG",
+        help="picture to write (default: gains.png in the folder, MIX.gains.png by a render)",
     )
 
     p = verbs.add_parser(
@@ -266,7 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = pv.add_parser("show", help="one profile, resolved")
     s.add_argument("name", help="profile name or file")
     c = pv.add_parser("check", help="validate profile files (exit 2 if any is bad)")
-    c.add_argument("files", nargs="+", type=Path)
+    c.add_argument("files", nargs="+", type=Path, metavar="FILE", help="profile .toml files")
 
     p = verbs.add_parser(
         "console",
@@ -274,9 +311,20 @@ def build_parser() -> argparse.ArgumentParser:
         description="A local OSC endpoint speaking the X32 subset AiLive uses: faders with the "
         "console's law and 1024 steps, names, /xinfo, /xremote.",
     )
-    p.add_argument("--host", default=VIRTUAL_CONSOLE_HOST)
-    p.add_argument("--port", type=_port, default=10023)
-    p.add_argument("--channels", type=int, default=32, choices=range(1, 33), metavar="N")
+    p.add_argument(
+        "--host",
+        default=VIRTUAL_CONSOLE_HOST,
+        help=f"address to listen on (default {VIRTUAL_CONSOLE_HOST}; 0.0.0.0 for the network)",
+    )
+    p.add_argument("--port", type=_port, default=10023, help="UDP port (default 10023, as an X32)")
+    p.add_argument(
+        "--channels",
+        type=int,
+        default=32,
+        choices=range(1, 33),
+        metavar="N",
+        help="channels on the console, 1-32 (default 32)",
+    )
     p.add_argument(
         "--faders",
         default="",

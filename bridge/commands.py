@@ -146,6 +146,9 @@ def _run_show(
 ) -> None:
     """Runs the show on a worker thread (the TUI's, or our own) until it ends, `seconds` pass
     or a signal stops it; the main thread stays free to take the signal at once."""
+    from bridge.trace import attach
+
+    attach(show)  # for the gains picture written at the end
     timer = threading.Timer(seconds, show.stop) if seconds else None
     if timer is not None:
         timer.daemon = True  # never holds the exit (it did: 25 s after Ctrl-C)
@@ -268,14 +271,19 @@ def _show_folder(out: Path) -> Path:
 
 def _finish(show: Show) -> int:
     """Write the end-of-show files, close the outputs; 130 when a signal ended the show."""
+    from bridge.show_pictures import write_pictures
+
     outputs = show.write_outputs()
     show.close()
     if outputs.folder is not None:
         print(f"    show: {outputs.folder}")
+    folder = outputs.folder
+    pictures = write_pictures(show, folder / "trace.npz", folder / "gains.png") if folder else {}
     for label, path in (
         ("mix", outputs.mix_wav),
         ("gains", outputs.gains_csv),
         ("summary", outputs.summary_json),
+        ("plot", pictures.get("plot")),
         ("reaper", outputs.rpp),
         ("log", outputs.log),
     ):
@@ -376,7 +384,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
+    from bridge.progress import Progress
+    from bridge.show_pictures import write_render_files
     from bridge.sources import FileSource
+    from bridge.trace import attach
 
     gain_source = _gain_source(args.gain_source)
     song = _load_song(args.folder)
@@ -386,20 +397,41 @@ def cmd_render(args: argparse.Namespace) -> int:
     if out.is_dir():
         raise CliError(f"--out {out}: is a folder; give a .wav or .flac file name")
     source = FileSource(song, realtime=False, seconds=args.seconds)  # offline: no deadline
-    show = Show(source, gain_source, title=args.folder.name)
+    title = str(song.meta.extra.get("title", args.folder.name))
+    show = Show(source, gain_source, title=title)
+    attach(show)
+    length = song.seconds if args.seconds is None else min(song.seconds, args.seconds)
+    progress = Progress(length, "render", unit=" s")
+    show.add_listener(lambda snap: progress.update(snap.t))
     stats = show.run()
+    progress.done()
     assert show.recorder is not None
     show.recorder.write(out)
     gains = args.gains or out.with_suffix(".gains.csv")
     show.automation.write_csv(gains)
     show.close()
-    print(f"     mix: {out}\n   gains: {gains}")
+    files = write_render_files(show, stats, out, gains)
+    for label, path in files.items():
+        print(f"{label:>8}: {path}")
     if args.rpp:
         print(f"  reaper: {_write_rpp(args.rpp, args.folder, song, show)}")
     print(
         f"  {stats.hops} hops, compute p50 {stats.percentile_ms(50):.2f} ms, "
-        f"p99 {stats.percentile_ms(99):.2f} ms per 50 ms hop"
+        f"p99 {stats.percentile_ms(99):.2f} ms per 50 ms hop (offline: no deadline)"
     )
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from bridge.plot import PlotUnavailable, plot
+
+    try:
+        path = plot(args.path, args.out)
+    except FileNotFoundError as exc:
+        raise CliError(str(exc)) from exc
+    except PlotUnavailable as exc:
+        raise CliError(str(exc), exit_code=1) from exc
+    print(f"    plot: {path}")
     return 0
 
 
@@ -540,17 +572,9 @@ def cmd_profiles(args: argparse.Namespace) -> int:
             p = find_profile(args.name)
         except ProfileError as exc:
             raise CliError(str(exc)) from exc
-        print(
-            f"{p.name}  ({p.path})\n  {p.description}\n  output {p.output}  "
-            f"{p.host}:{p.port}{'  midi ' + p.midi_port if p.midi_port else ''}  "
-            f"max {p.max_rate_hz:g} sets/s per fader"
-        )
-        print("  capture -> strip  name          floor  ceiling  offset  protected")
-        for c in p.channels:
-            print(
-                f"  {c.capture:>7} -> {c.strip:<5} {c.name:<12} {c.floor_db:>6.1f} "
-                f"{c.ceiling_db:>8.1f} {c.offset_db:>7.1f}  {'yes' if c.protected else ''}"
-            )
+        from bridge.profile_show import describe
+
+        print(describe(p))
         return 0
     failed = 0
     for path in args.files:
@@ -628,6 +652,7 @@ __all__ = [
     "cmd_console",
     "cmd_demo",
     "cmd_devices",
+    "cmd_plot",
     "cmd_profiles",
     "cmd_recover",
     "cmd_render",

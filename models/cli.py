@@ -21,9 +21,11 @@ def add_parsers(verbs: Any) -> None:
         "checkpoint NAME.pt + NAME.json, last.pt (resume), history.json, curve.png. Runs under "
         "torchrun for several processes (DDP).",
     )
-    t.add_argument("--config", type=Path, required=True, metavar="FILE")
+    t.add_argument("--config", type=Path, required=True, metavar="FILE",
+                   help="training config (models/train/configs/*.toml)")  # fmt: skip
     t.add_argument("--resume", action="store_true", help="continue from OUT/NAME/last.pt")
-    t.add_argument("--out", type=Path, default=Path("runs"), metavar="DIR")
+    t.add_argument("--out", type=Path, default=Path("runs"), metavar="DIR",
+                   help="runs folder: OUT/NAME/ gets checkpoints, logs (default runs)")  # fmt: skip
     t.set_defaults(handler=cmd_train)
 
     e = verbs.add_parser(
@@ -33,11 +35,13 @@ def add_parsers(verbs: Any) -> None:
         "zero latency on DIR/test/ (or the song folders in DIR) and write results.md, "
         "results.json, gain plots and example mixes to OUT.",
     )
-    e.add_argument("--data", type=Path, required=True, metavar="DIR")
+    e.add_argument("--data", type=Path, required=True, metavar="DIR",
+                   help="dataset folder (from `ailive data synth` or `data import`)")  # fmt: skip
     e.add_argument("--systems", default=DEFAULT_SYSTEMS, metavar="A,B",
                    help=f"comma-separated (default: {DEFAULT_SYSTEMS})")  # fmt: skip
     e.add_argument("--split", default="test", help="split folder inside DIR (default test)")
-    e.add_argument("--out", type=Path, default=Path("ailive-out/eval"), metavar="DIR")
+    e.add_argument("--out", type=Path, default=Path("ailive-out/eval"), metavar="DIR",
+                   help="where the table, plots and example mixes go")  # fmt: skip
     e.add_argument("--examples", type=int, default=2, metavar="N", help="songs to render")
     e.add_argument("--max-songs", type=int, default=0, metavar="N", help="0: all")
     e.add_argument("--workers", type=int, default=None, metavar="W",

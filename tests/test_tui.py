@@ -76,7 +76,9 @@ def test_starts_shows_names_and_hop_figures_and_quits() -> None:
         app = make_app(show)
         async with app.run_test(size=(100, 30)) as pilot:
             shown = strips(app)
-            assert [s.text.splitlines()[0] for s in shown] == show.names
+            assert [s.text.splitlines()[0] for s in shown] == [
+                f"{i + 1} {name}" for i, name in enumerate(show.names)
+            ]
             # Hop 3 is the last one the engine gets until the test steps on: it stays up.
             await hops_after(pilot, show, 0, 3)
             await until(pilot, lambda: "hop 3 " in master_text(app))
@@ -226,7 +228,7 @@ def test_human_override_shows_and_releases() -> None:
             await pilot.press("r")
             assert show.engine.safety.channels[2].state is ChannelState.AUTO
             await run_until(pilot, show, lambda: latest(show).states[2] == "auto")
-            await run_until(pilot, show, lambda: "auto" in strip3.text.splitlines()[1])
+            await run_until(pilot, show, lambda: "auto" in strip3.text.splitlines()[2])
             await pilot.press("ctrl+c")
         wait_for(show.done.is_set, "the engine to stop after ctrl+c")
         assert show.engine.stats.stopped_by == "stop requested"

@@ -44,7 +44,8 @@ def test_connection_freeze_and_human_override(console: VirtualConsole) -> None:
     async def body() -> None:
         async with app.run_test(size=(80, 24)) as pilot:
             await hops_after(pilot, show, 0, 2)
-            assert [s.text.splitlines()[0] for s in strips(app)] == ["Kick", "Bass", "Gtr", "Vox"]
+            names = [s.text.splitlines()[0] for s in strips(app)]
+            assert names == ["1 Kick", "2 Bass", "3 Gtr", "4 Vox"]
             host, port = console.address
             connected = f"connected {host}:{port}, /xremote ok"
             await run_until(pilot, show, lambda: connected in master_text(app))

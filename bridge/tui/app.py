@@ -21,6 +21,7 @@ from bridge.live_profile import ApplyResult, apply_profile_limits, show_capture_
 from bridge.profiles import Profile
 from bridge.profiles import profile_dirs as default_profile_dirs
 from bridge.show import Show
+from bridge.tui.help_screen import HelpScreen
 from bridge.tui.history import SentHistory
 from bridge.tui.log_screen import KEEP_LINES, LogLine, LogScreen
 from bridge.tui.messages import EngineFinished, HopUpdate
@@ -209,16 +210,45 @@ class MixerApp(App[None]):
             self.user_dir,
             apply_live=self.apply_live_profile,
             live_profile=self.mixer.live_profile,
+            apply_question=self.apply_question,
         )
         self.push_screen(screen, lambda _: self.mixer.draw())
 
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
     def apply_live_profile(self, profile: Profile) -> ApplyResult:
-        """Put `profile`'s per-channel limits on the running show (the output stays)."""
+        """Put `profile`'s per-channel limits on the running show (the output stays); `u` on
+        the mixer takes the whole apply back."""
+        entry = self.desk.record(f"profile {profile.name}")
         result = apply_profile_limits(self.show.engine.safety, profile, self.capture_channels)
+        if not result.matched:
+            self.desk.forget(entry)
         if result.matched:
             self.mixer.live_profile = profile.name
         self.mixer.status_text = result.describe(profile.name)
         return result
+
+    def apply_question(self, profile: Profile) -> str:
+        """What to ask before applying `profile` live ('' = nothing to ask): the offsets it
+        would replace."""
+        offsets = {c.capture: c.offset_db for c in profile.channels}
+        new = {
+            i: offsets[cap]
+            for i, cap in enumerate(self.capture_channels[: len(self.show.names)])
+            if cap in offsets
+        }
+        dropped = self.desk.offsets_dropped(new)
+        if not dropped:
+            return ""
+        shown = ", ".join(dropped[:4]) + (
+            f" and {len(dropped) - 4} more" if len(dropped) > 4 else ""
+        )
+        return (
+            f"Applying {profile.name} replaces the offset on {len(dropped)} channel"
+            f"{'s' if len(dropped) > 1 else ''}: {shown}.\nApply it? (u on the mixer undoes it)"
+        )
 
     async def action_quit(self) -> None:
         self._listening = False

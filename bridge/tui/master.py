@@ -57,6 +57,8 @@ def info_text(source_name: str, hop_s: float, view: MasterView) -> Text:
     out.append(f"  profile: {view.profile or 'none'}  ·  ")
     out.append("p", style="bold")
     out.append(" profiles", style="dim")
+    out.append("  ?", style="bold")
+    out.append(" keys", style="dim")
     if snap is None:
         out.append("\nwaiting for the first hop\n\n", style="dim")
     else:

@@ -15,7 +15,8 @@ from bridge.show import Show
 from bridge.tui.history import SentHistory
 from bridge.tui.master import MasterPanel, MasterView, model_label
 from bridge.tui.overrides import OverrideDesk
-from bridge.tui.strip import ChannelStrip, StripView
+from bridge.tui.strip import ChannelStrip, StripView, shown_state
+from bridge.tui.strip_jump import ChannelJump, digit_bindings, visible_range
 
 _SELECT = Binding.Group("ch", compact=True)
 _FINE = Binding.Group("±0.5", compact=True)
@@ -41,6 +42,8 @@ class MixerScreen(Screen[None]):
         Binding("u", "undo", "undo"),
         # Shown in the master panel's first line: the footer is full at 80 columns.
         Binding("p", "app.profiles", "profiles", show=False),
+        Binding("question_mark", "app.help", "help: every key", key_display="?", show=False),
+        *digit_bindings(),
         Binding("q", "quit", "quit"),
     ]
 
@@ -59,11 +62,14 @@ class MixerScreen(Screen[None]):
         self.snapshot: HopSnapshot | None = None
         self.strips: list[ChannelStrip] = []
         self.master: MasterPanel | None = None
+        self.jump = ChannelJump(len(show.names))
+        self.scroll_text = ""
 
     def compose(self) -> ComposeResult:
         with HorizontalScroll(id="strips", can_focus=False):
+            colors = list(getattr(self.show, "colors", None) or [])
             for i, name in enumerate(self.show.names):
-                yield ChannelStrip(i, name)
+                yield ChannelStrip(i, name, colors[i] if i < len(colors) else None)
         yield MasterPanel(
             self.show.title, model_label(self.show.gain_source), self.show.engine.hop_s
         )
@@ -73,7 +79,27 @@ class MixerScreen(Screen[None]):
         self.strips = list(self.query(ChannelStrip))
         self.strips[0].selected = True
         self.master = self.query_one(MasterPanel)
+        row = self.query_one("#strips", HorizontalScroll)
+        self.watch(row, "scroll_x", self._show_scroll, init=False)
         self.draw()
+
+    def on_resize(self) -> None:
+        # The selected strip stays in view whatever the terminal's width.
+        if self.strips:
+            self.call_after_refresh(self.strips[self.selected].scroll_visible, animate=False)
+
+    def _show_scroll(self) -> None:
+        """'strips 9-28 of 32' in the master panel's title while not every strip fits."""
+        row = self.query_one("#strips", HorizontalScroll)
+        strip_w = self.strips[0].outer_size.width if self.strips else 0
+        first, last = visible_range(row.scroll_x, row.scrollable_content_region.width, strip_w)
+        n = len(self.strips)
+        last = min(last, n)
+        text = f"strips {first}-{last} of {n}" if strip_w and (first > 1 or last < n) else ""
+        if text != self.scroll_text and self.master is not None:
+            self.scroll_text = text
+            title = self.show.title
+            self.master.border_title = f"{title} · {text}" if text else title
 
     def draw(self, snapshot: HopSnapshot | None = None) -> None:
         """Show `snapshot` (or the last one again, e.g. after an override) on every widget."""
@@ -82,21 +108,30 @@ class MixerScreen(Screen[None]):
         snap = self.snapshot
         channels = self.show.engine.safety.channels
         if snap is not None:
+            # Listen mode (an output that sends nothing) and a relative ride, where the build
+            # has them: read by name, so the strips need no change when they come or go.
+            listen = any(getattr(sink, "listen", False) is True for sink in self.show.sinks)
+            relative = getattr(self.show.engine.safety, "ride", "absolute") == "relative"
+            link = str(getattr(snap, "link", "live"))
             for i, strip in enumerate(self.strips):
                 settings = channels[i]
+                range_db = getattr(settings, "range_db", None) if relative else None
                 strip.show_view(
                     StripView(
                         peak_db=float(snap.peak_db[i]),
                         rms_db=float(snap.rms_db[i]),
                         model_db=float(snap.model_db[i]),
                         sent_db=float(snap.sent_db[i]),
-                        state=snap.states[i],
+                        state=shown_state(
+                            snap.states[i], snap.mode, link, listen=listen, range_db=range_db
+                        ),
                         offset_db=settings.offset_db,
                         manual_db=settings.manual_db,
                     )
                 )
         if self.master is None:
             return
+        self._show_scroll()
         sinks = []
         for sink in self.show.sinks:
             try:
@@ -121,8 +156,20 @@ class MixerScreen(Screen[None]):
         self.draw()
 
     def action_select(self, delta: int) -> None:
+        self.select_channel(self.selected + delta)
+
+    def action_digit(self, digit: int) -> None:
+        """Typing a channel number jumps to it (digits typed close together make one number)."""
+        ch = self.jump.type(digit)
+        if ch is None:
+            self.say(f"no channel {self.jump.typed}: {len(self.strips)} channels")
+            return
+        self.select_channel(ch)
+        self.say(f"channel {ch + 1} {self.show.names[ch]}")
+
+    def select_channel(self, index: int) -> None:
         strips = self.strips
-        new = min(max(self.selected + delta, 0), len(strips) - 1)
+        new = min(max(index, 0), len(strips) - 1)
         if new == self.selected:
             return
         strips[self.selected].selected = False

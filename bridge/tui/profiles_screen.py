@@ -60,11 +60,14 @@ class ProfilesScreen(Screen[None]):
         *,
         apply_live: Callable[[Profile], ApplyResult],
         live_profile: str = "",
+        apply_question: Callable[[Profile], str] | None = None,
     ) -> None:
         super().__init__(id="profiles")
         self.dirs = dirs
         self.user_dir = user_dir
         self.apply_live = apply_live
+        self.apply_question = apply_question
+        """What to ask before an apply ('' = apply at once), e.g. offsets it would replace."""
         self.live_profile = live_profile
         self.entries: dict[str, ProfileEntry] = {}
         self.drafts: dict[Path, Draft] = {}
@@ -348,6 +351,20 @@ class ProfilesScreen(Screen[None]):
         profile = self._valid()
         if profile is None:
             return
+        question = self.apply_question(profile) if self.apply_question else ""
+        if not question:
+            self._apply(profile)
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._apply(profile)
+            else:
+                self.say(f"not applied: {profile.name}; the offsets stay as they were")
+
+        self.app.push_screen(ConfirmScreen(question), answered)
+
+    def _apply(self, profile: Profile) -> None:
         result = self.apply_live(profile)
         if result.matched:
             self.live_profile = profile.name

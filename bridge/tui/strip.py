@@ -1,4 +1,5 @@
-"""One console channel on screen: name, state, input meter, model gain, sent gain, offset."""
+"""One console channel on screen: number and full name, state, input meter with a dB scale, model
+gain, sent gain, offset."""
 
 from __future__ import annotations
 
@@ -15,8 +16,11 @@ from textual.widget import Widget
 
 METER_FLOOR_DB = -60.0
 _EIGHTHS = " ▁▂▃▄▅▆▇█"
-_FIXED_ROWS = 7
-"""Text rows around the meter: name, state, peak, rms, model, sent, offset."""
+NAME_ROWS = 2
+"""The channel number and name take two lines (a console name is at most 12 characters)."""
+_FIXED_ROWS = NAME_ROWS + 6
+"""Text rows around the meter: number and name, state, peak, rms, model, sent, offset."""
+_SCALE_WIDTH = 3
 
 STATE_STYLES = {
     "auto": Style(color="green"),
@@ -24,7 +28,14 @@ STATE_STYLES = {
     "manual": Style(color="cyan", bold=True),
     "human": Style(color="magenta", bold=True),
     "protected": Style(color="red", bold=True),
+    "frozen": Style(color="black", bgcolor="yellow", bold=True),
+    "bypass": Style(color="white", bgcolor="red", bold=True),
+    "listen": Style(color="cyan"),
 }
+_MODE_WORDS = {"freeze": "frozen"}
+"""How a strip names the desk's mode when it holds this channel (other modes by their name)."""
+_OWN_STATES = ("locked", "manual", "human", "protected")
+"""States that win over the desk's mode on a strip: the engineer set them on this channel."""
 _BOLD = Style(bold=True)
 _DIM = Style(dim=True)
 _PLAIN = Style()
@@ -47,6 +58,47 @@ class StripView:
     manual_db: float
 
 
+def shown_state(
+    state: str,
+    mode: str = "auto",
+    link: str = "live",
+    *,
+    listen: bool = False,
+    range_db: float | None = None,
+) -> str:
+    """What a strip's state line says: a lost link first (nothing reaches the console), then the
+    channel's own held states, then the desk's mode (freeze shows as `frozen`), then listen
+    mode (the model proposes, nothing is sent), then a relative ride's range (`auto ±6`)."""
+    if link and link != "live":
+        return f"link {link.split(':')[0]}"
+    if state in _OWN_STATES:
+        return state
+    if mode not in ("", "auto"):
+        return _MODE_WORDS.get(mode, mode)
+    if listen:
+        return "listen"
+    if range_db is not None and state == "auto":
+        return f"auto ±{range_db:g}"
+    return state
+
+
+def wrap_name(number: int, name: str, width: int) -> list[str]:
+    """The channel number and the full name on `NAME_ROWS` lines of `width` cells: on one line
+    when they fit, else the number alone over a name that fits a line, else broken after a
+    space, '_', '/' or '-' in the first line, else mid-word (nothing is dropped up to
+    2 x `width` cells)."""
+    num = str(number)
+    text = f"{num} {name}"
+    if len(text) <= width:
+        return [text, ""]
+    if len(name) <= width:
+        return [num, name]
+    cut = max(text.rfind(c, 0, width) for c in " _/-") + 1
+    if cut <= len(num) + 1:
+        cut = width
+    return [text[:cut].rstrip(), text[cut:].lstrip()[:width]]
+
+
 def _zone(top_db: float) -> str:
     if top_db > -6.0:
         return "red"
@@ -66,34 +118,69 @@ def _db(value: float, width: int) -> str:
     return f"{value:+.1f}".rjust(width)
 
 
-def meter_rows(peak_db: float, rms_db: float, rows: int) -> list[list[tuple[str, Style]]]:
-    """A vertical peak bar and RMS bar, `rows` high, -60..0 dBFS, in eighth-block steps."""
+def scale_labels(rows: int) -> dict[int, str]:
+    """The dB scale beside a meter `rows` high: {row (0 = top): label}. Round steps (6, 12, 15,
+    20 or 30 dB); at most one label per row, and one every other row on a tall meter."""
+    most = rows if rows <= 6 else rows // 2
+    step = next((s for s in (6, 12, 15, 20, 30) if 60 // s <= most), 60)
+    labels: dict[int, str] = {}
+    for value in range(0, int(METER_FLOOR_DB), -step):
+        labels.setdefault(round(-value * rows / -METER_FLOOR_DB), str(value))
+    return {r: text.rjust(_SCALE_WIDTH) for r, text in labels.items() if r < rows}
+
+
+def meter_rows(
+    peak_db: float, rms_db: float, rows: int, width: int = 10
+) -> list[list[tuple[str, Style]]]:
+    """A vertical peak bar and RMS bar, `rows` high, -60..0 dBFS, in eighth-block steps, with
+    the dB scale on the right when the strip is wide enough (`width` cells)."""
     peak, rms = _eighths(peak_db, rows), _eighths(rms_db, rows)
+    scale = width >= 6 + _SCALE_WIDTH
+    lead = " " if width >= 7 + _SCALE_WIDTH or not scale else ""
+    labels = scale_labels(rows)
+    blank = " " * _SCALE_WIDTH
     lines = []
     for r in range(rows):
         below = (rows - 1 - r) * 8
         zone = _zone(METER_FLOOR_DB * (1 - (rows - r) / rows))
-        lines.append(
-            [
-                (" ", _PLAIN),
-                (_EIGHTHS[min(max(peak - below, 0), 8)] * 2, _ZONES_DIM[zone]),
-                (" ", _PLAIN),
-                (_EIGHTHS[min(max(rms - below, 0), 8)] * 3, _ZONES[zone]),
-            ]
-        )
+        line = [
+            (lead, _PLAIN),
+            (_EIGHTHS[min(max(peak - below, 0), 8)] * 2, _ZONES_DIM[zone]),
+            (" ", _PLAIN),
+            (_EIGHTHS[min(max(rms - below, 0), 8)] * 3, _ZONES[zone]),
+        ]
+        if scale:
+            line.append((labels.get(r, blank), _DIM))
+        lines.append(line)
     return lines
 
 
+def name_lines(
+    number: int, name: str, width: int, color: str | None = None
+) -> list[list[tuple[str, Style]]]:
+    """The number (bold, on the console's channel colour when known) and the wrapped name."""
+    first, *rest = wrap_name(number, name, max(width, 1))
+    num = str(number)
+    chip = Style(bold=True, color="black", bgcolor=color) if color else _BOLD
+    head = [(num, chip), (first[len(num) :], _BOLD)] if first.startswith(num) else [(first, _BOLD)]
+    return [head, *([(line, _BOLD)] for line in rest)]
+
+
 def strip_lines(
-    name: str, view: StripView | None, width: int, height: int
+    name: str,
+    view: StripView | None,
+    width: int,
+    height: int,
+    number: int = 1,
+    color: str | None = None,
 ) -> list[list[tuple[str, Style]]]:
     """The strip's text, line by line, as (text, style) runs."""
-    lines: list[list[tuple[str, Style]]] = [[(name, _BOLD)]]
+    lines = name_lines(number, name, width, color)
     if view is None:
         return [*lines, [("waiting", _DIM)]]
     num = width - 3
     lines.append([(view.state, STATE_STYLES.get(view.state, _PLAIN))])
-    lines += meter_rows(view.peak_db, view.rms_db, max(height - _FIXED_ROWS, 1))
+    lines += meter_rows(view.peak_db, view.rms_db, max(height - _FIXED_ROWS, 1), width)
     lines.append([(f"pk {_db(view.peak_db, num)}", _PLAIN)])
     lines.append([(f"rms{_db(view.rms_db, num)}", _PLAIN)])
     lines.append([(f"mdl{_db(view.model_db, num)}", _DIM)])
@@ -127,10 +214,12 @@ class ChannelStrip(Widget):
 
     selected: reactive[bool] = reactive(False, toggle_class="-selected")
 
-    def __init__(self, index: int, name: str) -> None:
+    def __init__(self, index: int, name: str, color: str | None = None) -> None:
         super().__init__(id=f"strip-{index}")
         self.index = index
         self.channel_name = name
+        self.color = color
+        """The console's colour for this channel (a Rich colour), None when it is not known."""
         self.view: StripView | None = None
         self._runs: list[list[tuple[str, Style]]] = []
         self._strips: dict[int, Strip] = {}
@@ -142,7 +231,7 @@ class ChannelStrip(Widget):
             return
         self.view = view
         width, height = self.size
-        old, self._runs = self._runs, strip_lines(self.channel_name, view, width, height)
+        old, self._runs = self._runs, self._lines(view, width, height)
         if len(old) != len(self._runs):
             self._strips.clear()
             self.refresh()
@@ -167,8 +256,13 @@ class ChannelStrip(Widget):
 
     def on_resize(self) -> None:
         width, height = self.size
-        self._runs = strip_lines(self.channel_name, self.view, width, height)
+        self._runs = self._lines(self.view, width, height)
         self._restyle()
+
+    def _lines(
+        self, view: StripView | None, width: int, height: int
+    ) -> list[list[tuple[str, Style]]]:
+        return strip_lines(self.channel_name, view, width, height, self.index + 1, self.color)
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width

@@ -59,9 +59,11 @@ def add_parsers(verbs: Any) -> None:
         description="Generate N songs into DIR/{train,validation,test}/ (split by the seed) "
         "and DIR/dataset.json. Songs already there with the same seed are kept.",
     )
-    s.add_argument("--songs", type=_positive_int, required=True, metavar="N")
+    s.add_argument("--songs", type=_positive_int, required=True, metavar="N",
+                   help="how many songs to generate")  # fmt: skip
     s.add_argument("--seconds", type=_seconds, default=20.0, metavar="S", help="song length")
-    s.add_argument("--out", type=Path, required=True, metavar="DIR")
+    s.add_argument("--out", type=Path, required=True, metavar="DIR",
+                   help="dataset folder to write (split folders inside)")  # fmt: skip
     s.add_argument("--seed", type=int, default=0, metavar="K", help="dataset seed (default 0)")
     s.add_argument("--workers", type=_positive_int, default=None, metavar="W",
                    help="parallel processes (default: the CPU count, at most 8)")  # fmt: skip
@@ -100,7 +102,7 @@ def add_parsers(verbs: Any) -> None:
         help="summarise a dataset or song folder",
         description="Songs per split and style, length, size on disk, bleed and oracle SNRs.",
     )
-    i.add_argument("path", type=Path, metavar="DIR")
+    i.add_argument("path", type=Path, metavar="DIR", help="a dataset or song folder")
     i.add_argument("--json", action="store_true", help="machine-readable output")
     i.set_defaults(handler=cmd_info)
 
@@ -111,8 +113,9 @@ def add_parsers(verbs: Any) -> None:
         "on the RAW tracks. A folder of channel files with a mix: used as recorded, unless "
         "--simulate-bleed.",
     )
-    m.add_argument("source", type=Path, metavar="SRC")
-    m.add_argument("--out", type=Path, required=True, metavar="DIR")
+    m.add_argument("source", type=Path, metavar="SRC", help="multitrack folder to import")
+    m.add_argument("--out", type=Path, required=True, metavar="DIR",
+                   help="song folder to write")  # fmt: skip
     m.add_argument("--mix", default=None, metavar="FILE", help="the reference mix in SRC")
     m.add_argument("--seed", type=int, default=0, metavar="K", help="stage seed")
     m.add_argument("--seconds", type=_seconds, default=None, metavar="S", help="keep the start")
@@ -122,28 +125,25 @@ def add_parsers(verbs: Any) -> None:
 
 
 class _Progress:
-    """A one-line progress bar on a terminal; one line per song otherwise."""
+    """generate()'s progress callback on the shared bar (bridge.progress): a bar with ETA on a
+    terminal, one line per song otherwise."""
 
     def __init__(self, stream: Any = sys.stderr) -> None:
         self.stream = stream
-        self.tty = bool(getattr(stream, "isatty", lambda: False)())
-        self.t0 = time.perf_counter()
+        self.bar: Any = None
 
     def __call__(self, done: int, total: int, result: dict[str, Any] | None) -> None:
-        elapsed = time.perf_counter() - self.t0
-        width = 30
-        filled = round(width * done / max(total, 1))
-        bar = "#" * filled + "-" * (width - filled)
-        line = f"synth [{bar}] {done}/{total} songs, {elapsed:.0f} s"
+        from bridge.progress import Progress
+
+        if self.bar is None:
+            self.bar = Progress(
+                total, "synth", unit=" songs", decimals=0, stream=self.stream, every_s=0.0
+            )
         if result is not None:
-            line += f" (last: {Path(result['folder']).name}, {result['total_s']:.1f} s)"
-        if self.tty:
-            self.stream.write("\r" + line.ljust(100))
-            if done == total:
-                self.stream.write("\n")
-        else:
-            self.stream.write(line + "\n")
-        self.stream.flush()
+            self.bar.label = f"synth {Path(result['folder']).name}"
+        self.bar.update(done)
+        if done == total:
+            self.bar.done()
 
 
 def cmd_synth(args: argparse.Namespace) -> int:

@@ -269,6 +269,9 @@ def evaluate(
     flags: dict[str, str] = {}
     t0 = time.perf_counter()
     jobs = [(folder, systems, out, i < examples) for i, folder in enumerate(folders)]
+    from bridge.progress import Progress
+
+    progress = Progress(len(folders), "eval", unit=" songs", decimals=0, every_s=0.0)
 
     def done(i: int, song_rows: list[dict[str, Any]], flag: str | None) -> None:
         name = jobs[i][0].name
@@ -277,8 +280,8 @@ def evaluate(
             print(f"eval: {name} FLAGGED, {flag}: left out of the averages",
                   file=sys.stderr, flush=True)  # fmt: skip
         rows.extend(song_rows)
-        print(f"eval {i + 1}/{len(folders)} {name} "
-              f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)  # fmt: skip
+        progress.label = f"eval {name}"
+        progress.update(i + 1)
 
     if workers <= 1 or len(folders) == 1:
         for i, job in enumerate(jobs):
@@ -290,6 +293,7 @@ def evaluate(
         with ctx.Pool(min(workers, len(folders)), _worker_init, (systems,)) as pool:
             for i, outcome in enumerate(pool.imap(_worker_song, jobs)):
                 done(i, *outcome)
+    progress.done()
     rows.sort(key=lambda r: (r["song"], systems.index(r["system"])))
     summary = summarise(rows, systems)
     songs = sorted({r["song"] for r in rows})
