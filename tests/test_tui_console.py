@@ -60,6 +60,9 @@ def test_connection_freeze_and_human_override(console: VirtualConsole) -> None:
             await pilot.press("space")
 
             # A person grabs channel 2 on the console: the TUI shows it, the engine lets go.
+            # Our last sets have landed first: the test moves the fader inside the console
+            # object, so a set still queued in its socket would otherwise land after the hand.
+            assert client.flush(LIMIT_S)
             console.move_fader(2, 0.3)
             await run_until(pilot, show, lambda: "human" in strips(app)[1].text)
             await run_until(pilot, show, lambda: "held by hand: ch 2" in master_text(app))
