@@ -17,9 +17,9 @@ def test_ours_reads_and_people() -> None:
     assert not f.report(-11.01, 0.02)  # ours, within tolerance
     assert not f.report(-11.01, 0.02)  # the same report again
     assert f.report(-3.0, 0.02)  # nobody here sent -3 dB
-    assert f.confirmed == -3.0 and not f.recent
+    assert f.confirmed == -3.0 and not f.pending
     f.forget_before(10.0)
-    assert not f.recent
+    assert not f.pending
 
 
 def test_first_report_is_a_read_only_where_the_other_side_shows_positions() -> None:

@@ -15,6 +15,7 @@ import select
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -39,6 +40,11 @@ TICK_S = 0.01
 """Worker wake-up period: flushes rate-limited sets and runs the timers."""
 QUERY_RETRY_S = 0.25
 """A query without an answer after this long is sent again (UDP loses packets)."""
+REPLY_WINDOW_S = 1.0
+"""A fader value may be the reply to a query sent this recently; later, the query was lost.
+Only while a reply is due can a value other than our last set be an older set of ours (a read-
+back showing that later sets were lost): the console does not echo our sets, so any other value
+is a person's."""
 SELECT_ADDRESS = "/-stat/selidx"
 """The surface's selected channel (int, 0-based), pushed to /xremote subscribers."""
 
@@ -52,10 +58,10 @@ class X32Fader(FaderState):
     """A driven X32 fader: the core's state plus the queries in flight (values are steps)."""
 
     address: str = ""
-    unconfirmed: set[int] = field(default_factory=set)
-    """Steps sent since the console last confirmed a value (a stale reply may show any)."""
     query_sent: float | None = None
-    """When an unanswered fader query went out."""
+    """When the last fader query went out, until a value comes back (retries wait on it)."""
+    asked: deque[float] = field(default_factory=deque)
+    """Send times of fader queries whose reply may still come (within REPLY_WINDOW_S)."""
     name_known: bool = False
     name_query_sent: float | None = None
 
@@ -320,7 +326,7 @@ class X32Client:
     def release(self, index: int) -> None:
         """Give channel `index` back to the engine; its next value is sent from where it is now."""
         with self._lock:
-            self._faders[index].unconfirmed.clear()
+            self._faders[index].asked.clear()
         self.link.release(index)
 
     def link_report(self) -> LinkReport:
@@ -408,7 +414,7 @@ class X32Client:
                 return
             # The console may have rebooted or been moved: forget what we thought it had.
             for state in self._faders:
-                state.unconfirmed.clear()
+                state.asked.clear()
                 state.query_sent = None
                 state.name_known = False
                 state.name_query_sent = None
@@ -446,9 +452,7 @@ class X32Client:
             ):
                 continue
             step = int(state.desired)
-            state.sent = step
-            state.last_send = now
-            state.unconfirmed.add(step)
+            state.remember(step, now)
             out.append(encode_message(state.address, step / MAX_STEP))
         return out
 
@@ -462,12 +466,13 @@ class X32Client:
             unknown = state.confirmed is None
             # UDP may have lost our last set; once the fader is quiet, read it back.
             unverified = (
-                bool(state.unconfirmed)
+                bool(state.pending)
                 and i not in self.link.overridden
                 and now - state.last_send >= self._verify_after_s
             )
             if (unknown or unverified) and _retry_due(state.query_sent, now):
                 state.query_sent = now
+                state.asked.append(now)
                 out.append(encode_message(state.address))
         return out
 
@@ -507,31 +512,38 @@ class X32Client:
         link = self.link
         with self._changed:
             state = self._faders[index]
-            is_reply = state.query_sent is not None
+            asked = _reply_due(state, now)
             state.query_sent = None
             before = state.confirmed
             if before is None and link.state in (LinkState.CONNECTING, LinkState.RESYNCING):
                 # A read: this is where the console is; nothing of ours is in flight.
+                _answered(state, asked)
                 state.confirmed = step
-                state.unconfirmed.clear()
+                state.pending.clear()
                 link.finish_reads(now)
             elif before is None:
+                _answered(state, asked)
                 state.confirmed = step
                 state.sent = step
-                state.unconfirmed.clear()
+                state.pending.clear()
             elif index in link.overridden:
-                link.person(index, step)
+                if asked is not None and step == state.sent:
+                    _answered(state, asked)  # the reply to a query from before the person took it
+                else:
+                    link.person(index, step)
             elif step == state.sent:
-                state.confirmed = step
-                state.unconfirmed.clear()
-            elif is_reply and (step == before or step in state.unconfirmed):
-                # The console still shows an older value: our last set was lost. Send again.
+                _answered(state, asked)
+                state.confirmed = step  # where we put it: every set of ours is settled
+                state.pending.clear()
+            elif asked is not None and (step == before or state.take_echo(step, 0, asked)):
+                # A read-back of an older value: the console missed our later sets. Send again.
+                _answered(state, asked)
                 state.confirmed = step
                 state.sent = step
-                state.unconfirmed.clear()
+                state.pending.clear()
             else:
-                # Not ours and not a read-back: a person moved the fader (or another client).
-                state.unconfirmed.clear()
+                # Not ours: no reply was due, or it shows nothing we sent since the console last
+                # confirmed one. A person moved the fader (or another client).
                 link.person(index, step)
             self._changed.notify_all()
 
@@ -549,6 +561,19 @@ class X32Client:
                     self._send_drops += 1
             except OSError as exc:
                 log.debug("%s: send failed: %s", self.name, exc)
+
+
+def _reply_due(state: X32Fader, now: float) -> float | None:
+    """When the latest query whose reply may still come went out; None when no reply is due."""
+    while state.asked and now - state.asked[0] > REPLY_WINDOW_S:
+        state.asked.popleft()
+    return state.asked[-1] if state.asked else None
+
+
+def _answered(state: X32Fader, asked: float | None) -> None:
+    """A value taken for the reply to a query: that query is answered."""
+    if asked is not None and state.asked:
+        state.asked.popleft()
 
 
 def _retry_due(sent_at: float | None, now: float) -> bool:
