@@ -74,10 +74,11 @@ def close(a: float, b: float, tol: float) -> bool:
     return a == b or abs(a - b) <= tol
 
 
-PENDING_MAX = 32
-"""Our sets remembered per fader until the other side confirms one (1.6 s of sets at 20 a
-second). Only these, the last one sent and the last confirmed value can be taken for ours: a
-person's move to a level the model passed through earlier is a person's."""
+PENDING_MAX = 64
+"""Our sets remembered per fader until the other side confirms one: 3.2 s of sets at the usual
+rate limit (one per 50 ms), longer than any output waits for an echo (REAPER 2 s, MIDI 1 s).
+Only these and the last one sent can be taken for ours, and a report settles every set before
+the one it shows: a person's move to a level the model passed through earlier is a person's."""
 
 
 @dataclass
@@ -118,15 +119,17 @@ class FaderState:
         near_sent = self.sent is not None and close(value, self.sent, tol)
         return near_sent or any(close(value, v, tol) for _, v in self.pending)
 
-    def take_echo(self, value: float, tol: float, sent_before: float = math.inf) -> bool:
-        """True when `value` shows one of our sets (sent before `sent_before`), which is then
-        confirmed: that set and every older one are settled (forgotten). The oldest match is
+    def take_echo(
+        self, value: float, tol: float, sent_before: float = math.inf, last: int = PENDING_MAX
+    ) -> bool:
+        """True when `value` shows one of our sets, which is then confirmed: that set and every
+        older one are settled (forgotten). Only the `last` sets sent before `sent_before` count
+        (a read-back shows one of the last that arrived before the query). The oldest match is
         taken, so that the echo of a set in between still counts as ours. The last value sent
         is ours too once every set is settled: the other side holds what we put there."""
-        for k, (t, v) in enumerate(self.pending):
-            if t > sent_before:
-                break
-            if close(value, v, tol):
+        before = [k for k, (t, _) in enumerate(self.pending) if t <= sent_before]
+        for k in before[-last:]:
+            if close(value, self.pending[k][1], tol):
                 for _ in range(k + 1):
                     self.pending.popleft()
                 self.confirmed = value
