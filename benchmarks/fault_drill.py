@@ -42,6 +42,7 @@ from bridge.config import DEMO_SONG_DIR
 from bridge.jackserver import JackPlayer, dummy_jack
 from bridge.journal import read_events
 from bridge.outputs.x32.client import X32Client
+from bridge.outputs.x32.law import db_to_fader, fader_to_db, quantize
 from bridge.recover import read_gains
 from bridge.show import Show
 from bridge.virtual_console import VirtualConsole
@@ -134,17 +135,45 @@ def in_sync(show: Show, console: VirtualConsole) -> bool:
     return mismatch_db(show, console) < TOLERANCE_DB
 
 
-def human_move_seen(show: Show, console: VirtualConsole, ch: int, client: X32Client) -> str:
-    """A person pulls channel `ch` down on the console: how soon the engine holds it."""
-    console.move_fader(ch + 1, 0.3)
+KEEP_HOPS = 20
+"""After the engine holds a person's move, the console must keep it this many hops (1 s)."""
+
+
+def human_move_seen(
+    show: Show, console: VirtualConsole, ch: int, client: X32Client, to: float = 0.3
+) -> str:
+    """A person moves channel `ch` on the console to fader value `to`: how soon the engine holds
+    it, and whether the console still shows the person's level `KEEP_HOPS` hops later."""
+    if show.engine.safety.channels[ch].state.value == "human":
+        show.engine.release(ch)  # held already (by a false move): the drill's move would not count
+        prior = "ALREADY HELD before the move (released first); "
+    else:
+        prior = ""
+    console.move_fader(ch + 1, to)
+    placed = console.fader(ch + 1)
     took = wait_until(lambda: show.engine.safety.channels[ch].state.value == "human")
+    if took is None:
+        show.engine.release(ch)
+        return prior + (
+            f"NEVER in {WAIT_S:g} s (the console's fader ended at "
+            f"{console.fader_db(ch + 1):+.1f} dB; console subscribers "
+            f"{len(console.subscribers())}; client: {client.status()})"
+        )
+    hops = show.engine.stats.hops
+    wait_until(lambda: show.engine.stats.hops >= hops + KEEP_HOPS)
+    kept = console.fader(ch + 1) == placed
     show.engine.release(ch)
-    if took is not None:
-        return f"{took * 1000:.0f} ms"
-    return (
-        f"NEVER in {WAIT_S:g} s (the console's fader ended at {console.fader_db(ch + 1):+.1f} dB; "
-        f"console subscribers {len(console.subscribers())}; client: {client.status()})"
-    )
+    verdict = "kept" if kept else f"OVERWRITTEN (console at {console.fader_db(ch + 1):+.1f} dB)"
+    return f"{prior}{took * 1000:.0f} ms, {verdict} {KEEP_HOPS} hops later"
+
+
+def ridden_level(history: list[float], now_db: float) -> float:
+    """A level the model sent in the last second (`history`: dB per 50 ms, newest last) that is
+    farthest from where the fader is now: the move most like an echo of our own sets."""
+    recent = [db for db in history[-20:] if np.isfinite(db)]
+    if not recent:
+        return now_db
+    return max(recent, key=lambda db: abs(db - now_db))
 
 
 def garbage(rng: random.Random) -> bytes:
@@ -228,21 +257,32 @@ def drill(args: argparse.Namespace, out: Path) -> dict[str, Any]:
         humans_before = _count(out, "human")
         proxy.loss = 0.10
         worst: list[float] = []
+        ridden: list[float] = []  # what the model sent on the channel a person moves next
+        remembered = 0  # the most unconfirmed sets the client kept for one fader
         t_end = time.monotonic() + args.loss_seconds
         while time.monotonic() < t_end:
             worst.append(mismatch_db(show, console))
+            snap = show.engine.latest
+            ridden.append(float(snap.sent_db[2]) if snap is not None else float("nan"))
+            remembered = max([remembered, *(len(f.pending) for f in client.link.faders)])
             time.sleep(0.05)
         false_moves = _count(out, "human") - humans_before
         proxy.loss = 0.0
         back = wait_until(partial(in_sync, show, console))
-        move = human_move_seen(show, console, 2, client)
+        # A person moves to a level the model rode through in the last second of the loss.
+        level = ridden_level(ridden, console.fader_db(3))
+        to = quantize(db_to_fader(level))
+        if to == console.fader(3):  # the model held it still: any other level
+            to = 0.3
+        move = f"to {fader_to_db(to):+.1f} dB: " + human_move_seen(show, console, 2, client, to)
         rows.append(
             {
                 "fault": f"10 % of datagrams dropped both ways for {args.loss_seconds:g} s "
                 f"({proxy.dropped} dropped)",
                 "froze": f"nothing; console vs model p50 {np.percentile(worst, 50):.2f} dB, "
                 f"p99 {np.percentile(worst, 99):.2f} dB, max {max(worst):.2f} dB; "
-                f"false human moves {false_moves}",
+                f"false human moves {false_moves}; at most {remembered} unconfirmed sets "
+                "remembered per fader",
                 "resynced": f"within 1 dB {_s(back)} after the loss ended",
                 "human move seen": move,
             }
@@ -374,10 +414,15 @@ def main() -> None:
     parser.add_argument("--garbage-seconds", type=float, default=10.0)
     parser.add_argument("--garbage-rate", type=float, default=1000.0)
     parser.add_argument("--settle", type=float, default=3.0)
+    parser.add_argument(
+        "--keep", type=Path, default=None, help="a new folder to keep the show's journal and log in"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:
-        result = drill(args, Path(tmp))
+        if args.keep is not None:
+            args.keep.mkdir(parents=True)  # a new folder: an old show is never mixed in
+        result = drill(args, args.keep or Path(tmp))
     stats = result["stats"]
     load = os.getloadavg()[0]
     lines = [

@@ -97,6 +97,8 @@ class FaderState:
     pending: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=PENDING_MAX))
     """(time, value) of our sets not confirmed yet, oldest first. Reports come back in the order
     we sent: one that shows a set settles it and every set before it, which are forgotten."""
+    held_before: float | None = None
+    """The last value the other side confirmed before the link was lost."""
     touched: bool = False
     """We hold a touch on this fader (a move burst is in progress)."""
     retries: int = 0
@@ -139,6 +141,12 @@ class FaderState:
             self.confirmed = value
             return True
         return False
+
+    def unchanged_since_lost(self, value: float, tol: float) -> bool:
+        """A read after an outage that nobody made: our last set, one sent before it (the last
+        ones were lost), or what the other side confirmed before the link was lost."""
+        before = self.held_before is not None and close(value, self.held_before, tol)
+        return before or self.is_ours(value, tol)
 
     def report(self, value: float, tol: float, first_report_is_read: bool = True) -> bool:
         """Take a value the other side reported; True when it means a person moved the fader.
@@ -264,7 +272,10 @@ class FaderLink(Generic[F]):
         self.state = LinkState.RESYNCING
         log.warning("%s: answers again; re-reading every fader before any set", self.name)
         for f in self.faders:
-            f.confirmed = None  # our sets in flight stay known: a read may show one of them
+            # What it held and our sets in flight stay known: the re-read may show one of them.
+            if f.confirmed is not None:
+                f.held_before = f.confirmed
+            f.confirmed = None
             f.desired = None
         return True
 
@@ -295,10 +306,10 @@ class FaderLink(Generic[F]):
         for i, f in enumerate(self.faders):
             read = f.confirmed
             assert read is not None
-            # At resync the console may hold our last set or one sent before it (the last were
-            # lost): either is ours. Any other value changed while we were away.
-            ours = not resync or f.sent is None or f.is_ours(read, self.tol)
+            # Any value but ours or the one it held before changed while we were away.
+            ours = not resync or f.sent is None or f.unchanged_since_lost(read, self.tol)
             f.pending.clear()
+            f.held_before = None
             if ours:
                 f.sent = read
                 continue
