@@ -56,7 +56,11 @@ TOLERANCE_DB = 1.0
 
 
 class LossyProxy:
-    """UDP between the client and the console, dropping `loss` of the datagrams both ways."""
+    """UDP between the client and the console, dropping `loss` of the datagrams both ways.
+
+    Each client socket gets its own socket towards the console, as a NAT gives it its own port,
+    so the console's replies and pushes go back to the socket they are for.
+    """
 
     def __init__(self, console: tuple[str, int], seed: int = 13) -> None:
         self.console = console
@@ -66,9 +70,9 @@ class LossyProxy:
         self._rng = random.Random(seed)
         self._front = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._front.bind(("127.0.0.1", 0))
-        self._back = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self._back.bind(("127.0.0.1", 0))
-        self._client: tuple[str, int] | None = None
+        self._backs: dict[tuple[str, int], socket.socket] = {}
+        self._clients: dict[socket.socket, tuple[str, int]] = {}
+        self._first = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="lossy-proxy", daemon=True)
         self._thread.start()
@@ -80,8 +84,10 @@ class LossyProxy:
 
     @property
     def console_side(self) -> tuple[str, int]:
-        """What is sent here reaches the client as if from the console (a spoofed sender)."""
-        host, port = self._back.getsockname()[:2]
+        """What is sent here reaches the client's first socket as if from the console."""
+        self._first.wait(WAIT_S)
+        back = next(iter(self._backs.values()))
+        host, port = back.getsockname()[:2]
         return str(host), int(port)
 
     def _pass(self) -> bool:
@@ -91,18 +97,28 @@ class LossyProxy:
         self.forwarded += 1
         return True
 
+    def _back_for(self, client: tuple[str, int]) -> socket.socket:
+        back = self._backs.get(client)
+        if back is None:
+            back = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            back.bind(("127.0.0.1", 0))
+            self._backs[client] = back
+            self._clients[back] = client
+            self._first.set()
+        return back
+
     def _run(self) -> None:
         while not self._stop.is_set():
-            ready, _, _ = select.select([self._front, self._back], [], [], 0.05)
+            ready, _, _ = select.select([self._front, *self._clients], [], [], 0.05)
             for sock in ready:
                 try:
                     data, sender = sock.recvfrom(65536)
                     if sock is self._front:
-                        self._client = sender
+                        back = self._back_for((str(sender[0]), int(sender[1])))
                         if self._pass():
-                            self._back.sendto(data, self.console)
-                    elif self._client is not None and self._pass():
-                        self._front.sendto(data, self._client)
+                            back.sendto(data, self.console)
+                    elif self._pass():
+                        self._front.sendto(data, self._clients[sock])
                 except OSError:
                     continue  # the console is down: its port refuses; like a cable pulled
 
@@ -110,7 +126,8 @@ class LossyProxy:
         self._stop.set()
         self._thread.join(2.0)
         self._front.close()
-        self._back.close()
+        for back in self._clients:
+            back.close()
 
 
 def wait_until(cond: Callable[[], bool], timeout: float = WAIT_S) -> float | None:

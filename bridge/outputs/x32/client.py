@@ -5,6 +5,10 @@ Every driven fader is read before the first set; /xinfo is the heartbeat (every 
 for 0.75 s is a lost link: nothing is sent until every fader has been re-read); /xremote shows a
 person's moves, which are yielded until released (by us, by the fader brought back to where we
 last put it, or by the channel's select button on the surface).
+
+Fader and name queries go out from a second socket, so their replies come back apart from the
+/xremote pushes: the console never echoes our own sets, so a push that is not our last set is a
+person's, whatever levels the model passed through, and a read-back is never taken for a move.
 """
 
 from __future__ import annotations
@@ -15,9 +19,8 @@ import select
 import socket
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from types import TracebackType
 
@@ -33,18 +36,13 @@ from bridge.outputs.x32.models import X32, ConsoleModel
 log = logging.getLogger(__name__)
 
 Address = tuple[str, int]
-Handler = Callable[[list[object], float], None]
-"""Dispatcher entry: (OSC args, receive time) -> None."""
+Handler = Callable[[list[object], float, bool], None]
+"""Dispatcher entry: (OSC args, receive time, came to the reads socket) -> None."""
 
 TICK_S = 0.01
 """Worker wake-up period: flushes rate-limited sets and runs the timers."""
 QUERY_RETRY_S = 0.25
 """A query without an answer after this long is sent again (UDP loses packets)."""
-REPLY_WINDOW_S = 1.0
-"""A fader value may be the reply to a query sent this recently; later, the query was lost.
-Only while a reply is due can a value other than our last set be an older set of ours (a read-
-back showing that later sets were lost): the console does not echo our sets, so any other value
-is a person's."""
 READBACK_DEPTH = 8
 """A read-back may show one of our last this many sets before the query (the later ones lost):
 eight lost in a row is a 1-in-10^8 event at 10 % loss, and then the fader is held, not fought."""
@@ -62,9 +60,9 @@ class X32Fader(FaderState):
 
     address: str = ""
     query_sent: float | None = None
-    """When the last fader query went out, until a value comes back (retries wait on it)."""
-    asked: deque[float] = field(default_factory=deque)
-    """Send times of fader queries whose reply may still come (within REPLY_WINDOW_S)."""
+    """When an unanswered fader query went out (retries wait on it)."""
+    last_query: float = -math.inf
+    """When the latest fader query went out: its reply shows no set sent after it."""
     name_known: bool = False
     name_query_sent: float | None = None
 
@@ -130,6 +128,8 @@ class X32Client:
 
         self._console: Address | None = None
         self._sock: socket.socket | None = None
+        self._reads: socket.socket | None = None
+        """Queries go out here, so replies come back apart from /xremote pushes."""
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._dispatch: dict[str, Handler] = {
@@ -175,14 +175,18 @@ class X32Client:
             ) from exc
         ip, port = info[0][4][:2]
         self._console = (str(ip), int(port))
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        socks = []
         try:
-            sock.bind(("", 0))  # any interface, ephemeral port: the console answers here
+            for _ in range(2):
+                sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                socks.append(sock)
+                sock.bind(("", 0))  # any interface, ephemeral port: the console answers here
+                sock.setblocking(False)  # never block: a full buffer drops the datagram
         except OSError:
-            sock.close()
+            for sock in socks:
+                sock.close()
             raise
-        sock.setblocking(False)  # send() must never block: a full buffer drops the datagram
-        self._sock = sock
+        self._sock, self._reads = socks
         self._phase = "open"
         self._thread = threading.Thread(
             target=self.link.run_guarded(self._run), name="x32-client", daemon=True
@@ -239,9 +243,10 @@ class X32Client:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=2.0)
         self._thread = None
-        if self._sock is not None:
-            self._sock.close()
-            self._sock = None
+        for sock in (self._sock, self._reads):
+            if sock is not None:
+                sock.close()
+        self._sock = self._reads = None
 
     def __enter__(self) -> X32Client:
         return self.connect() if self._phase == "idle" else self
@@ -328,8 +333,6 @@ class X32Client:
 
     def release(self, index: int) -> None:
         """Give channel `index` back to the engine; its next value is sent from where it is now."""
-        with self._lock:
-            self._faders[index].asked.clear()
         self.link.release(index)
 
     def link_report(self) -> LinkReport:
@@ -373,21 +376,21 @@ class X32Client:
     # --- worker: receive, dispatch, timers -----------------------------------------------------
 
     def _run(self) -> None:
-        sock = self._sock
-        assert sock is not None
+        sock, reads = self._sock, self._reads
+        assert sock is not None and reads is not None
         while not self._stop.is_set():
             try:
-                ready, _, _ = select.select([sock], [], [], TICK_S)
+                ready, _, _ = select.select([sock, reads], [], [], TICK_S)
             except (OSError, ValueError):
                 if self._stop.is_set():
                     return
                 raise
-            if ready:
-                self._drain(sock)
+            for r in ready:
+                self._drain(r, replies=r is reads)
             self._tick(time.monotonic())
             self.link.fire()
 
-    def _drain(self, sock: socket.socket) -> None:
+    def _drain(self, sock: socket.socket, replies: bool) -> None:
         for _ in range(256):  # bounded, so a flood cannot starve the timers
             try:
                 data, sender = sock.recvfrom(65536)
@@ -406,7 +409,7 @@ class X32Client:
             if handler is None:
                 continue
             try:
-                handler(args, now)
+                handler(args, now, replies)
             except Exception as exc:  # a well-formed message with arguments we cannot use
                 self.guard.drop(f"handler {address}", f"{type(exc).__name__}: {exc}")
             self.link.fire()
@@ -417,7 +420,6 @@ class X32Client:
                 return
             # The console may have rebooted or been moved: forget what we thought it had.
             for state in self._faders:
-                state.asked.clear()
                 state.query_sent = None
                 state.name_known = False
                 state.name_query_sent = None
@@ -425,6 +427,7 @@ class X32Client:
 
     def _tick(self, now: float) -> None:
         out: list[bytes] = []
+        reads: list[bytes] = []
         with self._lock:
             if self._phase != "open" or self.link.state is LinkState.FAULT:
                 return
@@ -436,9 +439,10 @@ class X32Client:
                 if now - self._last_xremote >= self._xremote_renew_s:
                     self._last_xremote = now
                     out.append(encode_message("/xremote"))
-                out += self._due_queries(now)
+                reads = self._due_queries(now)
                 out += self._due_sets(now)
         self._send_raw(out)
+        self._send_raw(reads, self._reads)
 
     def _due_sets(self, now: float) -> list[bytes]:
         """Fader sets allowed now (call with the lock held)."""
@@ -475,18 +479,18 @@ class X32Client:
             )
             if (unknown or unverified) and _retry_due(state.query_sent, now):
                 state.query_sent = now
-                state.asked.append(now)
+                state.last_query = now
                 out.append(encode_message(state.address))
         return out
 
     # --- handlers (worker thread) --------------------------------------------------------------
 
-    def _on_xinfo(self, args: list[object], now: float) -> None:
+    def _on_xinfo(self, args: list[object], now: float, replies: bool) -> None:
         with self._changed:
             self._console_info = tuple(str(a) for a in args)
             self._changed.notify_all()
 
-    def _on_name(self, index: int, args: list[object], now: float) -> None:
+    def _on_name(self, index: int, args: list[object], now: float, replies: bool) -> None:
         if not args or not isinstance(args[0], str):
             return
         with self._changed:
@@ -496,7 +500,7 @@ class X32Client:
             state.name_query_sent = None
             self._changed.notify_all()
 
-    def _on_select(self, args: list[object], now: float) -> None:
+    def _on_select(self, args: list[object], now: float, replies: bool) -> None:
         """A channel's select button on the surface hands a held fader back to the model."""
         if not args or isinstance(args[0], bool) or not isinstance(args[0], int):
             return
@@ -505,7 +509,8 @@ class X32Client:
             with self._changed:
                 self.link.hand_back(self._channels.index(ch))
 
-    def _on_fader(self, index: int, args: list[object], now: float) -> None:
+    def _on_fader(self, index: int, args: list[object], now: float, reply: bool) -> None:
+        """A fader value: a reply to our query (`reply`, on the reads socket) or a push."""
         if not args or isinstance(args[0], bool) or not isinstance(args[0], float | int):
             return
         value = float(args[0])
@@ -515,48 +520,43 @@ class X32Client:
         link = self.link
         with self._changed:
             state = self._faders[index]
-            asked = _reply_due(state, now)
-            state.query_sent = None
+            if reply:
+                state.query_sent = None
             before = state.confirmed
             if before is None and link.state in (LinkState.CONNECTING, LinkState.RESYNCING):
                 # A read: this is where the console is; nothing of ours is in flight.
-                _answered(state, asked)
                 state.confirmed = step
-                state.pending.clear()
                 link.finish_reads(now)
             elif before is None:
-                _answered(state, asked)
                 state.confirmed = step
                 state.sent = step
                 state.pending.clear()
             elif index in link.overridden:
-                if asked is not None and step == state.sent:
-                    _answered(state, asked)  # the reply to a query from before the person took it
-                else:
-                    link.person(index, step)
+                if not reply:
+                    link.person(index, step)  # every move of theirs counts (a return releases)
+                elif step != before and not state.is_ours(step, 0):
+                    link.person(index, step)  # else: read back before they took it
             elif step == state.sent:
-                _answered(state, asked)
                 state.confirmed = step  # where we put it: every set of ours is settled
                 state.pending.clear()
-            elif asked is not None and (
-                step == before or state.take_echo(step, 0, asked, READBACK_DEPTH)
-            ):
+            elif not reply:
+                # A push: someone else changed it (the console does not echo our own sets).
+                link.person(index, step)
+            elif step == before or state.take_echo(step, 0, state.last_query, READBACK_DEPTH):
                 # A read-back of an older value: the console missed our later sets. Send again.
-                _answered(state, asked)
                 state.confirmed = step
                 state.sent = step
                 state.pending.clear()
             else:
-                # Not ours: no reply was due, or it shows nothing we sent since the console last
-                # confirmed one. A person moved the fader (or another client).
+                # A read-back of a value we never sent: a person moved the fader.
                 link.person(index, step)
             self._changed.notify_all()
 
     # --- transport -----------------------------------------------------------------------------
 
-    def _send_raw(self, messages: list[bytes]) -> None:
-        sock, console = self._sock, self._console
-        if sock is None or console is None:
+    def _send_raw(self, messages: list[bytes], via: socket.socket | None = None) -> None:
+        sock, console = via or self._sock, self._console
+        if sock is None or console is None or not messages:
             return
         for msg in messages:
             try:
@@ -566,19 +566,6 @@ class X32Client:
                     self._send_drops += 1
             except OSError as exc:
                 log.debug("%s: send failed: %s", self.name, exc)
-
-
-def _reply_due(state: X32Fader, now: float) -> float | None:
-    """When the latest query whose reply may still come went out; None when no reply is due."""
-    while state.asked and now - state.asked[0] > REPLY_WINDOW_S:
-        state.asked.popleft()
-    return state.asked[-1] if state.asked else None
-
-
-def _answered(state: X32Fader, asked: float | None) -> None:
-    """A value taken for the reply to a query: that query is answered."""
-    if asked is not None and state.asked:
-        state.asked.popleft()
 
 
 def _retry_due(sent_at: float | None, now: float) -> bool:
