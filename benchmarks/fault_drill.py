@@ -259,13 +259,22 @@ def drill(args: argparse.Namespace, out: Path) -> dict[str, Any]:
             console = VirtualConsole(port=port, channels=32, names=song.names).start()
             resync.append(wait_until(partial(in_sync, show, console)))
             moves.append(human_move_seen(show, console, 1, client))
+        # A restarted console comes back at 0 dB: its faders changed while it was down, so the
+        # hold policy gave them to a person. Released here, as the engineer would, so that the
+        # next phases start with every channel the model's.
+        held = [ch + 1 for ch in range(n) if show.engine.safety.channels[ch].state.value == "human"]
+        for ch in held:
+            show.engine.release(ch - 1)
         rows.append(
             {
                 "fault": f"console killed and restarted x{args.restarts} ({args.down:g} s down)",
                 "froze": "client stopped sending after "
                 + _span(lost)
                 + " (status: lost); engine kept mixing",
-                "resynced": "every fader within 1 dB of the model after " + _span(resync),
+                "resynced": "every fader within 1 dB of the model after "
+                + _span(resync)
+                + f"; held at the end as changed while down (the restarted console is at 0 dB): "
+                f"ch {','.join(map(str, held)) or 'none'}, released before the next phase",
                 "human move seen": ", ".join(moves),
             }
         )
