@@ -7,7 +7,9 @@ packets. The show writes its journal to a temporary folder. In order:
 2. 10 % of the datagrams are dropped, both ways, for `--loss-seconds`;
 3. 1,000 garbage datagrams a second hit the console and the client for `--garbage-seconds`;
 4. the capture device is lost (jackd killed) and started again.
-After each of 1-3 a person moves a fader on the console: the engine must see it. Recorded: what
+After each of 1-3 a person moves a fader on the console (after 2, to a level the model sent on
+that channel in the last second of the loss): the engine must see it, and the console must still
+show it 20 hops later. Recorded: what
 froze and when, what resynced and how fast, and whether anything was lost (the journal against
 the engine's count of hops).
 
