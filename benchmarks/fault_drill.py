@@ -7,7 +7,9 @@ packets. The show writes its journal to a temporary folder. In order:
 2. 10 % of the datagrams are dropped, both ways, for `--loss-seconds`;
 3. 1,000 garbage datagrams a second hit the console and the client for `--garbage-seconds`;
 4. the capture device is lost (jackd killed) and started again.
-After each of 1-3 a person moves a fader on the console: the engine must see it. Recorded: what
+After each of 1-3 a person moves a fader on the console (after 2, to a level the model sent on
+that channel in the last second of the loss): the engine must see it, and the console must still
+show it 20 hops later. Recorded: what
 froze and when, what resynced and how fast, and whether anything was lost (the journal against
 the engine's count of hops).
 
@@ -42,6 +44,7 @@ from bridge.config import DEMO_SONG_DIR
 from bridge.jackserver import JackPlayer, dummy_jack
 from bridge.journal import read_events
 from bridge.outputs.x32.client import X32Client
+from bridge.outputs.x32.law import db_to_fader, fader_to_db, quantize
 from bridge.recover import read_gains
 from bridge.show import Show
 from bridge.virtual_console import VirtualConsole
@@ -55,7 +58,11 @@ TOLERANCE_DB = 1.0
 
 
 class LossyProxy:
-    """UDP between the client and the console, dropping `loss` of the datagrams both ways."""
+    """UDP between the client and the console, dropping `loss` of the datagrams both ways.
+
+    Each client socket gets its own socket towards the console, as a NAT gives it its own port,
+    so the console's replies and pushes go back to the socket they are for.
+    """
 
     def __init__(self, console: tuple[str, int], seed: int = 13) -> None:
         self.console = console
@@ -65,9 +72,9 @@ class LossyProxy:
         self._rng = random.Random(seed)
         self._front = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._front.bind(("127.0.0.1", 0))
-        self._back = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self._back.bind(("127.0.0.1", 0))
-        self._client: tuple[str, int] | None = None
+        self._backs: dict[tuple[str, int], socket.socket] = {}
+        self._clients: dict[socket.socket, tuple[str, int]] = {}
+        self._first = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="lossy-proxy", daemon=True)
         self._thread.start()
@@ -79,8 +86,10 @@ class LossyProxy:
 
     @property
     def console_side(self) -> tuple[str, int]:
-        """What is sent here reaches the client as if from the console (a spoofed sender)."""
-        host, port = self._back.getsockname()[:2]
+        """What is sent here reaches the client's first socket as if from the console."""
+        self._first.wait(WAIT_S)
+        back = next(iter(self._backs.values()))
+        host, port = back.getsockname()[:2]
         return str(host), int(port)
 
     def _pass(self) -> bool:
@@ -90,18 +99,28 @@ class LossyProxy:
         self.forwarded += 1
         return True
 
+    def _back_for(self, client: tuple[str, int]) -> socket.socket:
+        back = self._backs.get(client)
+        if back is None:
+            back = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            back.bind(("127.0.0.1", 0))
+            self._backs[client] = back
+            self._clients[back] = client
+            self._first.set()
+        return back
+
     def _run(self) -> None:
         while not self._stop.is_set():
-            ready, _, _ = select.select([self._front, self._back], [], [], 0.05)
+            ready, _, _ = select.select([self._front, *self._clients], [], [], 0.05)
             for sock in ready:
                 try:
                     data, sender = sock.recvfrom(65536)
                     if sock is self._front:
-                        self._client = sender
+                        back = self._back_for((str(sender[0]), int(sender[1])))
                         if self._pass():
-                            self._back.sendto(data, self.console)
-                    elif self._client is not None and self._pass():
-                        self._front.sendto(data, self._client)
+                            back.sendto(data, self.console)
+                    elif self._pass():
+                        self._front.sendto(data, self._clients[sock])
                 except OSError:
                     continue  # the console is down: its port refuses; like a cable pulled
 
@@ -109,7 +128,8 @@ class LossyProxy:
         self._stop.set()
         self._thread.join(2.0)
         self._front.close()
-        self._back.close()
+        for back in self._clients:
+            back.close()
 
 
 def wait_until(cond: Callable[[], bool], timeout: float = WAIT_S) -> float | None:
@@ -134,17 +154,45 @@ def in_sync(show: Show, console: VirtualConsole) -> bool:
     return mismatch_db(show, console) < TOLERANCE_DB
 
 
-def human_move_seen(show: Show, console: VirtualConsole, ch: int, client: X32Client) -> str:
-    """A person pulls channel `ch` down on the console: how soon the engine holds it."""
-    console.move_fader(ch + 1, 0.3)
+KEEP_HOPS = 20
+"""After the engine holds a person's move, the console must keep it this many hops (1 s)."""
+
+
+def human_move_seen(
+    show: Show, console: VirtualConsole, ch: int, client: X32Client, to: float = 0.3
+) -> str:
+    """A person moves channel `ch` on the console to fader value `to`: how soon the engine holds
+    it, and whether the console still shows the person's level `KEEP_HOPS` hops later."""
+    if show.engine.safety.channels[ch].state.value == "human":
+        show.engine.release(ch)  # held already (by a false move): the drill's move would not count
+        prior = "ALREADY HELD before the move (released first); "
+    else:
+        prior = ""
+    console.move_fader(ch + 1, to)
+    placed = console.fader(ch + 1)
     took = wait_until(lambda: show.engine.safety.channels[ch].state.value == "human")
+    if took is None:
+        show.engine.release(ch)
+        return prior + (
+            f"NEVER in {WAIT_S:g} s (the console's fader ended at "
+            f"{console.fader_db(ch + 1):+.1f} dB; console subscribers "
+            f"{len(console.subscribers())}; client: {client.status()})"
+        )
+    hops = show.engine.stats.hops
+    wait_until(lambda: show.engine.stats.hops >= hops + KEEP_HOPS)
+    kept = console.fader(ch + 1) == placed
     show.engine.release(ch)
-    if took is not None:
-        return f"{took * 1000:.0f} ms"
-    return (
-        f"NEVER in {WAIT_S:g} s (the console's fader ended at {console.fader_db(ch + 1):+.1f} dB; "
-        f"console subscribers {len(console.subscribers())}; client: {client.status()})"
-    )
+    verdict = "kept" if kept else f"OVERWRITTEN (console at {console.fader_db(ch + 1):+.1f} dB)"
+    return f"{prior}{took * 1000:.0f} ms, {verdict} {KEEP_HOPS} hops later"
+
+
+def ridden_level(history: list[float], now_db: float) -> float:
+    """A level the model sent in the last second (`history`: dB per 50 ms, newest last) that is
+    farthest from where the fader is now: the move most like an echo of our own sets."""
+    recent = [db for db in history[-20:] if np.isfinite(db)]
+    if not recent:
+        return now_db
+    return max(recent, key=lambda db: abs(db - now_db))
 
 
 def garbage(rng: random.Random) -> bytes:
@@ -213,13 +261,22 @@ def drill(args: argparse.Namespace, out: Path) -> dict[str, Any]:
             console = VirtualConsole(port=port, channels=32, names=song.names).start()
             resync.append(wait_until(partial(in_sync, show, console)))
             moves.append(human_move_seen(show, console, 1, client))
+        # A restarted console comes back at 0 dB: its faders changed while it was down, so the
+        # hold policy gave them to a person. Released here, as the engineer would, so that the
+        # next phases start with every channel the model's.
+        held = [ch + 1 for ch in range(n) if show.engine.safety.channels[ch].state.value == "human"]
+        for ch in held:
+            show.engine.release(ch - 1)
         rows.append(
             {
                 "fault": f"console killed and restarted x{args.restarts} ({args.down:g} s down)",
                 "froze": "client stopped sending after "
                 + _span(lost)
                 + " (status: lost); engine kept mixing",
-                "resynced": "every fader within 1 dB of the model after " + _span(resync),
+                "resynced": "every fader within 1 dB of the model after "
+                + _span(resync)
+                + f"; held at the end as changed while down (the restarted console is at 0 dB): "
+                f"ch {','.join(map(str, held)) or 'none'}, released before the next phase",
                 "human move seen": ", ".join(moves),
             }
         )
@@ -228,21 +285,32 @@ def drill(args: argparse.Namespace, out: Path) -> dict[str, Any]:
         humans_before = _count(out, "human")
         proxy.loss = 0.10
         worst: list[float] = []
+        ridden: list[float] = []  # what the model sent on the channel a person moves next
+        remembered = 0  # the most unconfirmed sets the client kept for one fader
         t_end = time.monotonic() + args.loss_seconds
         while time.monotonic() < t_end:
             worst.append(mismatch_db(show, console))
+            snap = show.engine.latest
+            ridden.append(float(snap.sent_db[2]) if snap is not None else float("nan"))
+            remembered = max([remembered, *(len(f.pending) for f in client.link.faders)])
             time.sleep(0.05)
         false_moves = _count(out, "human") - humans_before
         proxy.loss = 0.0
         back = wait_until(partial(in_sync, show, console))
-        move = human_move_seen(show, console, 2, client)
+        # A person moves to a level the model rode through in the last second of the loss.
+        level = ridden_level(ridden, console.fader_db(3))
+        to = quantize(db_to_fader(level))
+        if to == console.fader(3):  # the model held it still: any other level
+            to = 0.3
+        move = f"to {fader_to_db(to):+.1f} dB: " + human_move_seen(show, console, 2, client, to)
         rows.append(
             {
                 "fault": f"10 % of datagrams dropped both ways for {args.loss_seconds:g} s "
                 f"({proxy.dropped} dropped)",
                 "froze": f"nothing; console vs model p50 {np.percentile(worst, 50):.2f} dB, "
                 f"p99 {np.percentile(worst, 99):.2f} dB, max {max(worst):.2f} dB; "
-                f"false human moves {false_moves}",
+                f"false human moves {false_moves}; at most {remembered} unconfirmed sets "
+                "remembered per fader",
                 "resynced": f"within 1 dB {_s(back)} after the loss ended",
                 "human move seen": move,
             }
@@ -374,10 +442,15 @@ def main() -> None:
     parser.add_argument("--garbage-seconds", type=float, default=10.0)
     parser.add_argument("--garbage-rate", type=float, default=1000.0)
     parser.add_argument("--settle", type=float, default=3.0)
+    parser.add_argument(
+        "--keep", type=Path, default=None, help="a new folder to keep the show's journal and log in"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:
-        result = drill(args, Path(tmp))
+        if args.keep is not None:
+            args.keep.mkdir(parents=True)  # a new folder: an old show is never mixed in
+        result = drill(args, args.keep or Path(tmp))
     stats = result["stats"]
     load = os.getloadavg()[0]
     lines = [

@@ -72,17 +72,21 @@ class VirtualConsole:
         xremote_timeout_s: float = 10.0,
         loss: float = 0.0,
         seed: int = 0,
+        reply_loss: float = 0.0,
         initial_fader: float = 0.75,
         model: ConsoleModel = X32,
         faders_db: Sequence[float] | None = None,
     ) -> None:
         """`faders_db`: start levels of channels 1.. (e.g. a soundcheck, -inf for a closed
-        fader); the rest start at `initial_fader`."""
+        fader); the rest start at `initial_fader`. `loss` and `reply_loss`: the probability that
+        an incoming or an outgoing datagram is dropped (both may be changed while it runs)."""
         channels = model.channels if channels is None else channels
         if not 1 <= channels <= min(model.channels, CHANNEL_COUNT):
             raise ValueError(f"channels must be 1..{model.channels}, got {channels}")
         if not 0.0 <= loss < 1.0:
             raise ValueError(f"loss is a drop probability in [0, 1), got {loss}")
+        if not 0.0 <= reply_loss <= 1.0:
+            raise ValueError(f"reply_loss is a drop probability in [0, 1], got {reply_loss}")
         names = list(names or [])
         if len(names) > channels:
             raise ValueError(f"{len(names)} names given for {channels} channels")
@@ -91,8 +95,12 @@ class VirtualConsole:
         self._requested_port = port
         self._channels = channels
         self._xremote_timeout_s = xremote_timeout_s
-        self._loss = loss
+        self.loss = loss
+        """Probability that an incoming datagram is dropped."""
+        self.reply_loss = reply_loss
+        """Probability that a datagram it sends (a reply or a push) is dropped."""
         self._rng = random.Random(seed)
+        self._reply_rng = random.Random(seed + 1)
 
         self._lock = threading.Lock()
         self._faders = [quantize(initial_fader)] * channels
@@ -106,6 +114,8 @@ class VirtualConsole:
         self._names = [n[:NAME_MAX_CHARS] for n in names] + [""] * (channels - len(names))
         self._on = [1] * channels
         self._set_counts = [0] * channels
+        self._query_counts = [0] * channels
+        self._replies_dropped = 0
         self._history: deque[FaderSet] = deque(maxlen=HISTORY_LEN)
         self._subscribers: dict[Address, float] = {}
         self._received = 0
@@ -215,6 +225,11 @@ class VirtualConsole:
         with self._lock:
             return self._set_counts[self._index(ch)]
 
+    def query_count(self, ch: int) -> int:
+        """How many fader queries (reads) of channel `ch` it received and answered."""
+        with self._lock:
+            return self._query_counts[self._index(ch)]
+
     @property
     def history(self) -> list[FaderSet]:
         """Fader sets received from clients, oldest first (the last 10 000)."""
@@ -226,6 +241,12 @@ class VirtualConsole:
         """Incoming packets discarded by the simulated loss."""
         with self._lock:
             return self._dropped
+
+    @property
+    def replies_dropped(self) -> int:
+        """Outgoing packets discarded by the simulated loss."""
+        with self._lock:
+            return self._replies_dropped
 
     def subscribers(self) -> list[Address]:
         """Clients whose /xremote subscription is still live."""
@@ -273,7 +294,7 @@ class VirtualConsole:
                 break
             with self._lock:
                 self._received += 1
-                if self._loss and self._rng.random() < self._loss:
+                if self.loss and self._rng.random() < self.loss:
                     self._dropped += 1
                     continue
                 if self.paused:
@@ -341,6 +362,7 @@ class VirtualConsole:
         i = ch - 1
         address = channel_fader_address(ch)
         if not args:
+            self._query_counts[i] += 1
             return [(encode_message(address, self._faders[i]), sender)]
         value = args[0]
         if isinstance(value, bool) or not isinstance(value, float | int):
@@ -395,6 +417,12 @@ class VirtualConsole:
         if sock is None or self.paused:
             return
         for msg, addr in out:
+            if self.reply_loss:
+                with self._lock:
+                    lost = self._reply_rng.random() < self.reply_loss
+                    self._replies_dropped += lost
+                if lost:
+                    continue
             try:
                 sock.sendto(msg, addr)
             except OSError as exc:

@@ -17,9 +17,9 @@ def test_ours_reads_and_people() -> None:
     assert not f.report(-11.01, 0.02)  # ours, within tolerance
     assert not f.report(-11.01, 0.02)  # the same report again
     assert f.report(-3.0, 0.02)  # nobody here sent -3 dB
-    assert f.confirmed == -3.0 and not f.recent
+    assert f.confirmed == -3.0 and not f.pending
     f.forget_before(10.0)
-    assert not f.recent
+    assert not f.pending
 
 
 def test_first_report_is_a_read_only_where_the_other_side_shows_positions() -> None:
@@ -48,3 +48,26 @@ def test_feedback_is_placed_by_reported_track_numbers() -> None:
     assert placer.feed("/track/2/name", ["Keys"], 1.0, 2) == []
     assert placer.due_names(1.01, 2) == []
     assert placer.due_names(1.2, 2) == [Feedback(6, "name", "Keys")]
+
+
+def test_a_report_settles_every_set_before_it() -> None:
+    f = FaderState(target=1, confirmed=-30.0, sent=-30.0)
+    for k, db in enumerate([-20.0, -15.0, -10.0, -15.0, -20.0, -12.0]):
+        f.remember(db, now=float(k))
+    assert not f.report(-15.0, 0.02)  # the echo of the oldest -15 (the -20 before it was lost)
+    assert not f.report(-10.0, 0.02)
+    assert not f.report(-15.0, 0.02)  # the second -15: still ours
+    assert not f.report(-12.0, 0.02)  # the last set: everything is settled
+    assert not f.pending
+    assert f.report(-20.0, 0.02)  # the model passed -20 dB twice, but that is behind us: a person
+
+
+def test_a_read_back_shows_only_the_last_sets_before_the_query() -> None:
+    f = FaderState(target=1, confirmed=0.0, sent=0.0)
+    for k in range(20):
+        f.remember(float(k), now=float(k))
+    assert not f.take_echo(3.0, 0, sent_before=15.0, last=8)  # older than the last 8 sets
+    assert not f.take_echo(17.0, 0, sent_before=15.0, last=8)  # sent after the query
+    assert f.take_echo(12.0, 0, sent_before=15.0, last=8)
+    assert f.confirmed == 12.0
+    assert [v for _, v in f.pending] == [float(k) for k in range(13, 20)]

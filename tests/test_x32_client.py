@@ -226,12 +226,12 @@ def test_lost_console_is_reported_and_state_reread_on_return(policy: str) -> Non
         assert not client.connected
         assert client.link_report().state == "lost"
         client.send(np.array([-13.0, -24.0]), 0.1)  # not kept: nothing is sent into the void
-        # The console comes back on the same port with fresh state (faders at 0 dB): changed
-        # while we were away, so not ours to overwrite.
-        console = VirtualConsole(port=port).start()
+        # The console comes back on the same port with other faders (-3 dB: neither where we
+        # put them nor where it held them): changed while we were away, so not ours to overwrite.
+        console = VirtualConsole(port=port, faders_db=[-3.0, -3.0]).start()
         assert wait_until(lambda: client.connected)
         base = client.take_base()
-        assert base == [pytest.approx(0.0, abs=0.01)] * 2
+        assert base == [pytest.approx(fader_to_db(target(-3.0)))] * 2
         if policy == "hold":
             assert client.overridden == {0, 1}
             assert sorted(i for i, _ in moves.calls) == [0, 1]
@@ -244,11 +244,38 @@ def test_lost_console_is_reported_and_state_reread_on_return(policy: str) -> Non
         assert client.flush(1.0)
         if policy == "hold":
             assert console.set_count(1) == console.set_count(2) == 0
-            assert console.fader(1) == console.fader(2) == quantize(0.75)
+            assert console.fader(1) == console.fader(2) == target(-3.0)
     finally:
         client.close()
         console.stop()
     assert client.status() == f"closed {host}:{port}"
+
+
+def test_sets_lost_before_an_outage_are_not_a_persons_move_at_resync() -> None:
+    with VirtualConsole() as console:
+        host, port = console.address
+        moves = Moves()
+        client = X32Client(
+            host, port, channels=[1, 2], heartbeat_s=0.1, lost_after_s=0.3, on_human_move=moves
+        )
+        with client:
+            client.send(np.array([-12.0, -24.0]), 0.0)
+            assert client.flush(60.0)
+            console.paused = True  # the cable is pulled: our next sets never arrive
+            client.send(np.array([-13.0, -25.0]), 0.1)
+            assert wait_until(lambda: client.link_report().state == "lost")
+            assert "/ch/01/mix/fader" in console.missed
+            console.paused = False
+            assert wait_until(lambda: client.connected)
+            # It still holds what it confirmed before: nobody moved a fader meanwhile.
+            assert client.take_base() == [
+                pytest.approx(fader_to_db(target(-12.0))),
+                pytest.approx(fader_to_db(target(-24.0))),
+            ]
+            assert client.overridden == frozenset()
+            assert moves.calls == []
+            client.send(np.array([-11.0, -23.0]), 0.2)
+            assert wait_until(lambda: console.fader(1) == target(-11.0))
 
 
 def test_xremote_is_renewed() -> None:

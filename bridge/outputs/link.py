@@ -74,6 +74,13 @@ def close(a: float, b: float, tol: float) -> bool:
     return a == b or abs(a - b) <= tol
 
 
+PENDING_MAX = 64
+"""Our sets remembered per fader until the other side confirms one: 3.2 s of sets at the usual
+rate limit (one per 50 ms), longer than any output waits for an echo (REAPER 2 s, MIDI 1 s).
+Only these and the last one sent can be taken for ours, and a report settles every set before
+the one it shows: a person's move to a level the model passed through earlier is a person's."""
+
+
 @dataclass
 class FaderState:
     """One driven fader; the owning link's lock guards it."""
@@ -87,8 +94,11 @@ class FaderState:
     last_send: float = -math.inf
     confirmed: float | None = None
     """Last value the other side reported; None = unknown, a read is due."""
-    recent: deque[tuple[float, float]] = field(default_factory=deque)
-    """(time, value) of our recent sets: late echoes of them are not a person."""
+    pending: deque[tuple[float, float]] = field(default_factory=lambda: deque(maxlen=PENDING_MAX))
+    """(time, value) of our sets not confirmed yet, oldest first. Reports come back in the order
+    we sent: one that shows a set settles it and every set before it, which are forgotten."""
+    held_before: float | None = None
+    """The last value the other side confirmed before the link was lost."""
     touched: bool = False
     """We hold a touch on this fader (a move burst is in progress)."""
     retries: int = 0
@@ -99,26 +109,54 @@ class FaderState:
     def remember(self, value: float, now: float) -> None:
         self.sent = value
         self.last_send = now
-        self.recent.append((now, value))
+        self.pending.append((now, value))
 
     def forget_before(self, t: float) -> None:
-        while self.recent and self.recent[0][0] < t:
-            self.recent.popleft()
+        """Forget sets sent before `t` that were never confirmed: lost, their echo will not come."""
+        while self.pending and self.pending[0][0] < t:
+            self.pending.popleft()
 
     def is_ours(self, value: float, tol: float) -> bool:
-        """Close to what we last sent, or to any set still remembered."""
+        """Close to what we last sent, or to a set not confirmed yet (nothing is settled)."""
         near_sent = self.sent is not None and close(value, self.sent, tol)
-        return near_sent or any(close(value, v, tol) for _, v in self.recent)
+        return near_sent or any(close(value, v, tol) for _, v in self.pending)
+
+    def take_echo(
+        self, value: float, tol: float, sent_before: float = math.inf, last: int = PENDING_MAX
+    ) -> bool:
+        """True when `value` shows one of our sets, which is then confirmed: that set and every
+        older one are settled (forgotten). Only the `last` sets sent before `sent_before` count
+        (a read-back shows one of the last that arrived before the query). The oldest match is
+        taken, so that the echo of a set in between still counts as ours. The last value sent
+        is ours too once every set is settled: the other side holds what we put there."""
+        before = [k for k, (t, _) in enumerate(self.pending) if t <= sent_before]
+        for k in before[-last:]:
+            if close(value, self.pending[k][1], tol):
+                for _ in range(k + 1):
+                    self.pending.popleft()
+                self.confirmed = value
+                return True
+        if self.sent is not None and close(value, self.sent, tol):
+            self.pending.clear()
+            self.confirmed = value
+            return True
+        return False
+
+    def unchanged_since_lost(self, value: float, tol: float) -> bool:
+        """A read after an outage that nobody made: our last set, one sent before it (the last
+        ones were lost), or what the other side confirmed before the link was lost."""
+        before = self.held_before is not None and close(value, self.held_before, tol)
+        return before or self.is_ours(value, tol)
 
     def report(self, value: float, tol: float, first_report_is_read: bool = True) -> bool:
         """Take a value the other side reported; True when it means a person moved the fader.
 
-        Ours (or a late echo of ours): confirmed. A first report (when the other side shows
-        positions unasked, as hosts do when a track comes into view), a report before we sent
-        anything, or one equal to the previous report (our set was lost): a read. Else a person.
+        An echo of one of our unconfirmed sets (in the order we sent them) or of the last one:
+        confirmed. A first report (when the other side shows positions unasked, as hosts do when
+        a track comes into view), a report before we sent anything, or one equal to the previous
+        report (our set was lost): a read. Else a person.
         """
-        if self.is_ours(value, tol):
-            self.confirmed = value
+        if self.take_echo(value, tol):
             return False
         before = self.confirmed
         self.confirmed = value
@@ -127,7 +165,7 @@ class FaderState:
             if self.sent is None:
                 self.sent = value
             return False
-        self.recent.clear()
+        self.pending.clear()
         return True
 
 
@@ -207,7 +245,7 @@ class FaderLink(Generic[F]):
                 f.sent = f.confirmed
             f.desired = None
             f.away = False
-            f.recent.clear()
+            f.pending.clear()
             self.changed.notify_all()
 
     def held_overrides(self) -> frozenset[int]:
@@ -234,9 +272,11 @@ class FaderLink(Generic[F]):
         self.state = LinkState.RESYNCING
         log.warning("%s: answers again; re-reading every fader before any set", self.name)
         for f in self.faders:
+            # What it held and our sets in flight stay known: the re-read may show one of them.
+            if f.confirmed is not None:
+                f.held_before = f.confirmed
             f.confirmed = None
             f.desired = None
-            f.recent.clear()
         return True
 
     def check_silence(self, now: float) -> bool:
@@ -266,7 +306,11 @@ class FaderLink(Generic[F]):
         for i, f in enumerate(self.faders):
             read = f.confirmed
             assert read is not None
-            if not resync or f.sent is None or close(read, f.sent, self.tol):
+            # Any value but ours or the one it held before changed while we were away.
+            ours = not resync or f.sent is None or f.unchanged_since_lost(read, self.tol)
+            f.pending.clear()
+            f.held_before = None
+            if ours:
                 f.sent = read
                 continue
             if i in self.overridden:
@@ -289,7 +333,7 @@ class FaderLink(Generic[F]):
         f = self.faders[index]
         before = f.confirmed
         f.confirmed = value
-        f.recent.clear()
+        f.pending.clear()
         if index not in self.overridden:
             self._take(index, value)
             return

@@ -5,6 +5,10 @@ Every driven fader is read before the first set; /xinfo is the heartbeat (every 
 for 0.75 s is a lost link: nothing is sent until every fader has been re-read); /xremote shows a
 person's moves, which are yielded until released (by us, by the fader brought back to where we
 last put it, or by the channel's select button on the surface).
+
+Fader and name queries go out from a second socket, so their replies come back apart from the
+/xremote pushes: the console never echoes our own sets, so a push that is not our last set is a
+person's, whatever levels the model passed through, and a read-back is never taken for a move.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from types import TracebackType
 
@@ -32,13 +36,16 @@ from bridge.outputs.x32.models import X32, ConsoleModel
 log = logging.getLogger(__name__)
 
 Address = tuple[str, int]
-Handler = Callable[[list[object], float], None]
-"""Dispatcher entry: (OSC args, receive time) -> None."""
+Handler = Callable[[list[object], float, bool], None]
+"""Dispatcher entry: (OSC args, receive time, came to the reads socket) -> None."""
 
 TICK_S = 0.01
 """Worker wake-up period: flushes rate-limited sets and runs the timers."""
 QUERY_RETRY_S = 0.25
 """A query without an answer after this long is sent again (UDP loses packets)."""
+READBACK_DEPTH = 8
+"""A read-back may show one of our last this many sets before the query (the later ones lost):
+eight lost in a row is a 1-in-10^8 event at 10 % loss, and then the fader is held, not fought."""
 SELECT_ADDRESS = "/-stat/selidx"
 """The surface's selected channel (int, 0-based), pushed to /xremote subscribers."""
 
@@ -52,10 +59,10 @@ class X32Fader(FaderState):
     """A driven X32 fader: the core's state plus the queries in flight (values are steps)."""
 
     address: str = ""
-    unconfirmed: set[int] = field(default_factory=set)
-    """Steps sent since the console last confirmed a value (a stale reply may show any)."""
     query_sent: float | None = None
-    """When an unanswered fader query went out."""
+    """When an unanswered fader query went out (retries wait on it)."""
+    last_query: float = -math.inf
+    """When the latest fader query went out: its reply shows no set sent after it."""
     name_known: bool = False
     name_query_sent: float | None = None
 
@@ -121,6 +128,8 @@ class X32Client:
 
         self._console: Address | None = None
         self._sock: socket.socket | None = None
+        self._reads: socket.socket | None = None
+        """Queries go out here, so replies come back apart from /xremote pushes."""
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._dispatch: dict[str, Handler] = {
@@ -166,14 +175,18 @@ class X32Client:
             ) from exc
         ip, port = info[0][4][:2]
         self._console = (str(ip), int(port))
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        socks = []
         try:
-            sock.bind(("", 0))  # any interface, ephemeral port: the console answers here
+            for _ in range(2):
+                sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                socks.append(sock)
+                sock.bind(("", 0))  # any interface, ephemeral port: the console answers here
+                sock.setblocking(False)  # never block: a full buffer drops the datagram
         except OSError:
-            sock.close()
+            for sock in socks:
+                sock.close()
             raise
-        sock.setblocking(False)  # send() must never block: a full buffer drops the datagram
-        self._sock = sock
+        self._sock, self._reads = socks
         self._phase = "open"
         self._thread = threading.Thread(
             target=self.link.run_guarded(self._run), name="x32-client", daemon=True
@@ -230,9 +243,10 @@ class X32Client:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=2.0)
         self._thread = None
-        if self._sock is not None:
-            self._sock.close()
-            self._sock = None
+        for sock in (self._sock, self._reads):
+            if sock is not None:
+                sock.close()
+        self._sock = self._reads = None
 
     def __enter__(self) -> X32Client:
         return self.connect() if self._phase == "idle" else self
@@ -319,8 +333,6 @@ class X32Client:
 
     def release(self, index: int) -> None:
         """Give channel `index` back to the engine; its next value is sent from where it is now."""
-        with self._lock:
-            self._faders[index].unconfirmed.clear()
         self.link.release(index)
 
     def link_report(self) -> LinkReport:
@@ -364,21 +376,21 @@ class X32Client:
     # --- worker: receive, dispatch, timers -----------------------------------------------------
 
     def _run(self) -> None:
-        sock = self._sock
-        assert sock is not None
+        sock, reads = self._sock, self._reads
+        assert sock is not None and reads is not None
         while not self._stop.is_set():
             try:
-                ready, _, _ = select.select([sock], [], [], TICK_S)
+                ready, _, _ = select.select([sock, reads], [], [], TICK_S)
             except (OSError, ValueError):
                 if self._stop.is_set():
                     return
                 raise
-            if ready:
-                self._drain(sock)
+            for r in ready:
+                self._drain(r, replies=r is reads)
             self._tick(time.monotonic())
             self.link.fire()
 
-    def _drain(self, sock: socket.socket) -> None:
+    def _drain(self, sock: socket.socket, replies: bool) -> None:
         for _ in range(256):  # bounded, so a flood cannot starve the timers
             try:
                 data, sender = sock.recvfrom(65536)
@@ -397,7 +409,7 @@ class X32Client:
             if handler is None:
                 continue
             try:
-                handler(args, now)
+                handler(args, now, replies)
             except Exception as exc:  # a well-formed message with arguments we cannot use
                 self.guard.drop(f"handler {address}", f"{type(exc).__name__}: {exc}")
             self.link.fire()
@@ -408,7 +420,6 @@ class X32Client:
                 return
             # The console may have rebooted or been moved: forget what we thought it had.
             for state in self._faders:
-                state.unconfirmed.clear()
                 state.query_sent = None
                 state.name_known = False
                 state.name_query_sent = None
@@ -416,6 +427,7 @@ class X32Client:
 
     def _tick(self, now: float) -> None:
         out: list[bytes] = []
+        reads: list[bytes] = []
         with self._lock:
             if self._phase != "open" or self.link.state is LinkState.FAULT:
                 return
@@ -427,9 +439,10 @@ class X32Client:
                 if now - self._last_xremote >= self._xremote_renew_s:
                     self._last_xremote = now
                     out.append(encode_message("/xremote"))
-                out += self._due_queries(now)
+                reads = self._due_queries(now)
                 out += self._due_sets(now)
         self._send_raw(out)
+        self._send_raw(reads, self._reads)
 
     def _due_sets(self, now: float) -> list[bytes]:
         """Fader sets allowed now (call with the lock held)."""
@@ -446,9 +459,7 @@ class X32Client:
             ):
                 continue
             step = int(state.desired)
-            state.sent = step
-            state.last_send = now
-            state.unconfirmed.add(step)
+            state.remember(step, now)
             out.append(encode_message(state.address, step / MAX_STEP))
         return out
 
@@ -462,23 +473,24 @@ class X32Client:
             unknown = state.confirmed is None
             # UDP may have lost our last set; once the fader is quiet, read it back.
             unverified = (
-                bool(state.unconfirmed)
+                bool(state.pending)
                 and i not in self.link.overridden
                 and now - state.last_send >= self._verify_after_s
             )
             if (unknown or unverified) and _retry_due(state.query_sent, now):
                 state.query_sent = now
+                state.last_query = now
                 out.append(encode_message(state.address))
         return out
 
     # --- handlers (worker thread) --------------------------------------------------------------
 
-    def _on_xinfo(self, args: list[object], now: float) -> None:
+    def _on_xinfo(self, args: list[object], now: float, replies: bool) -> None:
         with self._changed:
             self._console_info = tuple(str(a) for a in args)
             self._changed.notify_all()
 
-    def _on_name(self, index: int, args: list[object], now: float) -> None:
+    def _on_name(self, index: int, args: list[object], now: float, replies: bool) -> None:
         if not args or not isinstance(args[0], str):
             return
         with self._changed:
@@ -488,7 +500,7 @@ class X32Client:
             state.name_query_sent = None
             self._changed.notify_all()
 
-    def _on_select(self, args: list[object], now: float) -> None:
+    def _on_select(self, args: list[object], now: float, replies: bool) -> None:
         """A channel's select button on the surface hands a held fader back to the model."""
         if not args or isinstance(args[0], bool) or not isinstance(args[0], int):
             return
@@ -497,7 +509,8 @@ class X32Client:
             with self._changed:
                 self.link.hand_back(self._channels.index(ch))
 
-    def _on_fader(self, index: int, args: list[object], now: float) -> None:
+    def _on_fader(self, index: int, args: list[object], now: float, reply: bool) -> None:
+        """A fader value: a reply to our query (`reply`, on the reads socket) or a push."""
         if not args or isinstance(args[0], bool) or not isinstance(args[0], float | int):
             return
         value = float(args[0])
@@ -507,39 +520,43 @@ class X32Client:
         link = self.link
         with self._changed:
             state = self._faders[index]
-            is_reply = state.query_sent is not None
-            state.query_sent = None
+            if reply:
+                state.query_sent = None
             before = state.confirmed
             if before is None and link.state in (LinkState.CONNECTING, LinkState.RESYNCING):
                 # A read: this is where the console is; nothing of ours is in flight.
                 state.confirmed = step
-                state.unconfirmed.clear()
                 link.finish_reads(now)
             elif before is None:
                 state.confirmed = step
                 state.sent = step
-                state.unconfirmed.clear()
+                state.pending.clear()
             elif index in link.overridden:
-                link.person(index, step)
+                if not reply:
+                    link.person(index, step)  # every move of theirs counts (a return releases)
+                elif step != before and not state.is_ours(step, 0):
+                    link.person(index, step)  # else: read back before they took it
             elif step == state.sent:
-                state.confirmed = step
-                state.unconfirmed.clear()
-            elif is_reply and (step == before or step in state.unconfirmed):
-                # The console still shows an older value: our last set was lost. Send again.
+                state.confirmed = step  # where we put it: every set of ours is settled
+                state.pending.clear()
+            elif not reply:
+                # A push: someone else changed it (the console does not echo our own sets).
+                link.person(index, step)
+            elif step == before or state.take_echo(step, 0, state.last_query, READBACK_DEPTH):
+                # A read-back of an older value: the console missed our later sets. Send again.
                 state.confirmed = step
                 state.sent = step
-                state.unconfirmed.clear()
+                state.pending.clear()
             else:
-                # Not ours and not a read-back: a person moved the fader (or another client).
-                state.unconfirmed.clear()
+                # A read-back of a value we never sent: a person moved the fader.
                 link.person(index, step)
             self._changed.notify_all()
 
     # --- transport -----------------------------------------------------------------------------
 
-    def _send_raw(self, messages: list[bytes]) -> None:
-        sock, console = self._sock, self._console
-        if sock is None or console is None:
+    def _send_raw(self, messages: list[bytes], via: socket.socket | None = None) -> None:
+        sock, console = via or self._sock, self._console
+        if sock is None or console is None or not messages:
             return
         for msg in messages:
             try:
