@@ -52,6 +52,9 @@ class TrainConfig:
     gain_loss_weight: float = 0.0
     """Weight of an auxiliary L1 (dB) between the predicted gains and the engineer's gains
     (the data engine's target gains at the channel's level); 0: the mix loss alone."""
+    gain_loss_centered: bool = False
+    """True: that L1 ignores the overall level (each frame's mean difference over channels is
+    removed), i.e. it scores the balance between channels only."""
     steps: int = 1000
     frozen_steps: int = 800
     """Steps with the embedding frozen (cached embeddings); the rest fine-tune it."""

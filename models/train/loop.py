@@ -17,10 +17,12 @@ from torch import nn
 
 from models.alm.config import ALMConfig, DMCConfig
 from models.alm.network import ALMNet
+from models.alm.output import output_db
 from models.checkpoint import build_model, save_model
 from models.dmc import DMCNet
 from models.train.batches import (
     Sequence,
+    chunk_base,
     chunk_ideal,
     chunk_inputs,
     draw_sequence,
@@ -225,22 +227,25 @@ class Trainer:
         self, net: nn.Module, seq: Sequence, offset: int, length: int, finetune: bool,
         state: torch.Tensor | None, prev: torch.Tensor | None,
     ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:  # fmt: skip
+        """One chunk's loss; prev (B, C): the gain (dB) in force before the chunk, carried."""
         emb, rms, mask, audio, target = chunk_inputs(
             seq, offset, length, self.geometry, self.model.embedding if finetune else None
         )
         z, state = net(emb, rms, mask, state)
-        gains = self.model.gain.to_linear(z)  # (B, C, L)
-        mix = mix_output(audio, gains, self.geometry.frame, self.cfg.latency, prev)
+        rng = self.model.gain
+        base = chunk_base(seq, offset, length) if rng.has_base else None
+        g_db = output_db(rng, z, base, prev)  # (B, C, L): the base level and slew applied
+        gains = torch.pow(10.0, g_db / 20.0)
+        initial = None if prev is None else torch.pow(10.0, prev / 20.0)
+        mix = mix_output(audio, gains, self.geometry.frame, self.cfg.latency, initial)
         loss = self.loss_fn(mix, target)
         if self.cfg.gain_loss_weight > 0:
             ideal = chunk_ideal(seq, offset, length, 1 if self.cfg.latency == "zero" else 0)
             if ideal is not None:
-                rng = self.model.gain
-                g_db = rng.to_db(z)
                 loss = loss + self.cfg.gain_loss_weight * gain_loss(
-                    g_db, ideal, rng.min_db, rng.max_db
+                    g_db, ideal, rng.min_db, rng.max_db, self.cfg.gain_loss_centered
                 )
-        return loss, state, gains[..., -1].detach()
+        return loss, state, g_db[..., -1].detach()
 
     def run(self) -> dict[str, Any]:
         cfg = self.cfg
