@@ -220,3 +220,17 @@ def test_training_loss_hears_the_corrected_slewed_gains(data: Path) -> None:
     assert float(loss) == pytest.approx(float(trainer.loss_fn(mix, target)), rel=1e-6)
     assert torch.allclose(last, g[..., -1])
     assert float(torch.diff(torch.cat([prev[..., None], g], -1)).abs().max()) <= 1.2 + 1e-5
+
+
+def test_a_run_can_start_from_a_checkpoint_and_refuses_another_network(
+    data: Path, tmp_path: Path
+) -> None:
+    first = Trainer(tiny(data), tmp_path).run()
+    cont = Trainer(tiny(data, name="cont", init=first["checkpoint"]), tmp_path)
+    source = load_model(Path(first["checkpoint"]))
+    for key, value in source.state_dict().items():
+        assert torch.equal(cont.model.state_dict()[key], value), key
+    assert cont.embedding_stats["initialised_from"] == "tiny.pt"
+    other = {**load_config(TINY).model, "gru_hidden": 8}
+    with pytest.raises(ValueError, match="not the network this config trains"):
+        Trainer(tiny(data, name="bad", model=other, init=first["checkpoint"]), tmp_path)

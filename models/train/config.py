@@ -48,6 +48,9 @@ class TrainConfig:
     embedding: dict[str, Any] = field(default_factory=lambda: {"kind": "student"})
     distill: DistillConfig | None = None
     """When set (student embedding), start from the distilled student, distilling it if needed."""
+    init: str = ""
+    """A checkpoint (NAME.pt with its sidecar) whose weights, embedding included, start the run
+    instead of the distilled student: training continued on other data. "": none."""
     loss: str = "mrstft"
     gain_loss_weight: float = 0.0
     """Weight of an auxiliary L1 (dB) between the predicted gains and the engineer's gains

@@ -128,7 +128,10 @@ class Trainer:
         self.val_songs = self._load("validation", cfg.validation_songs) if self.rank == 0 else []
 
     def _prepare_embedding(self) -> dict[str, Any]:
-        """Starts a student embedding from its distilled weights (distilling once if needed)."""
+        """Starts a student embedding from its distilled weights (distilling once if needed), or
+        the whole network from `init`'s weights."""
+        if self.cfg.init:
+            return self._init_from(self.cfg.resolve(self.cfg.init, REPO_ROOT))
         d = self.cfg.distill
         if self.cfg.embedding.get("kind") != "student" or d is None:
             return {}
@@ -148,6 +151,27 @@ class Trainer:
         stats = load_student_state(self.model.embedding, path)  # type: ignore[arg-type]
         self.model.embedding.spec["distilled_from"] = "mn04"
         return {"distilled_from": "mn04", "student_file": path.name, **stats}
+
+    def _init_from(self, path: Path) -> dict[str, Any]:
+        """Loads every weight of a checkpoint of the same architecture (models.checkpoint); its
+        output settings (base level, slew) may differ from this config's."""
+        from models.checkpoint import CheckpointError, load_model, read_sidecar
+
+        source = load_model(path)
+        try:
+            self.model.load_state_dict(source.state_dict(), strict=True)
+        except RuntimeError as exc:
+            raise CheckpointError(f"{path}: not the network this config trains ({exc})") from None
+        meta = read_sidecar(path)
+        if "distilled_from" in meta["embedding"]:
+            self.model.embedding.spec["distilled_from"] = meta["embedding"]["distilled_from"]
+        before = meta.get("training", {})
+        return {
+            **before.get("embedding", {}),
+            "initialised_from": path.name,
+            "initial_data": before.get("data"),
+            "initial_steps": before.get("steps"),
+        }
 
     def _embedding(self) -> nn.Module:
         return cast(nn.Module, self.model.embedding)
