@@ -124,8 +124,15 @@ class Trainer:
         self.train_s = 0.0
         if resume:
             self._resume()
-        self.train_songs = self._load("train", cfg.max_songs)
-        self.val_songs = self._load("validation", cfg.validation_songs) if self.rank == 0 else []
+        self.train_names = [f.name for f in song_folders(self._data(), "train")]
+        self.train_names = self.train_names[: cfg.max_songs or None]
+        self.train_songs: list[SongFeatures] = []
+        self.val_songs: list[SongFeatures] = []
+        if self.step < cfg.steps:  # a finished run (resumed to export it) needs no features
+            self.train_songs = self._load("train", cfg.max_songs)
+            self.train_names = [s.name for s in self.train_songs]
+            if self.rank == 0:
+                self.val_songs = self._load("validation", cfg.validation_songs)
 
     def _prepare_embedding(self) -> dict[str, Any]:
         """Starts a student embedding from its distilled weights (distilling once if needed), or
@@ -348,7 +355,7 @@ class Trainer:
         training = {
             "config": cfg.to_json(),
             "data": str(cfg.data),
-            "train_songs": [s.name for s in self.train_songs],
+            "train_songs": self.train_names,
             "steps": self.step,
             "train_s": round(self.train_s, 1),
             "processes": self.world,
