@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 from typing import Any
 
-DEFAULT_SYSTEMS = "alm-mr,alm-sr,dmc-og,dmc-b-0l,raw,gainsharing,autofader,oracle"
+DEFAULT_SYSTEMS = (
+    "alm-mr,alm-sr,dmc-og,dmc-b-0l,raw,gainsharing,autofader,oracle,static-oracle,slew-oracle"
+)
 
 
 def add_parsers(verbs: Any) -> None:
@@ -37,6 +40,9 @@ def add_parsers(verbs: Any) -> None:
     e.add_argument("--out", type=Path, default=Path("ailive-out/eval"), metavar="DIR")
     e.add_argument("--examples", type=int, default=2, metavar="N", help="songs to render")
     e.add_argument("--max-songs", type=int, default=0, metavar="N", help="0: all")
+    e.add_argument("--workers", type=int, default=None, metavar="W",
+                   help="songs evaluated in parallel processes (default: the CPU count, at "
+                   "most 4)")  # fmt: skip
     e.set_defaults(handler=cmd_eval)
 
 
@@ -64,9 +70,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from models.eval.run import EvalError, evaluate
 
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]
+    workers = args.workers or min(4, os.cpu_count() or 1)
     try:
         report = evaluate(args.data, systems, args.out, split=args.split,
-                          examples=args.examples, max_songs=args.max_songs)  # fmt: skip
+                          examples=args.examples, max_songs=args.max_songs,
+                          workers=workers)  # fmt: skip
     except EvalError as exc:
         raise CliError(str(exc)) from exc
     print(report["markdown"])

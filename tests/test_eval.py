@@ -11,6 +11,7 @@ import pytest
 
 from bridge.cli import main
 from models.eval import metrics as m
+from models.eval.balance import BalanceTruth, balance_errors, target_levels
 from models.eval.systems import OracleGains, stream_gains
 from models.gainsource import (
     GAIN_SOURCES,
@@ -19,6 +20,7 @@ from models.gainsource import (
     default_gain_source_name,
     make_gain_source,
 )
+from models.train.losses import FLOOR_DBFS
 from tests.tiny_data import tiny_dataset
 
 RATE, HOP = 48_000, 2400
@@ -29,32 +31,64 @@ def sources(n_sources: int = 2, seconds: float = 1.0, seed: int = 0) -> np.ndarr
     return (0.1 * rng.standard_normal((n_sources, int(RATE * seconds)))).astype(np.float32)
 
 
-def no_bleed_images(src: np.ndarray) -> np.ndarray:
-    """(C, S, n): source s only in channel s."""
-    images = np.zeros((len(src), *src.shape), dtype=np.float32)
+def no_bleed_truth(src: np.ndarray, roles: list[str] | None = None) -> BalanceTruth:
+    """Source s only in channel s; the target carries each source at unity."""
+    contributions = np.zeros((len(src), *src.shape), dtype=np.float32)
     for s in range(len(src)):
-        images[s, s] = src[s]
-    return images
+        contributions[s, s] = src[s]
+    roles = roles or ["other"] * len(src)
+    return BalanceTruth([f"s{i}" for i in range(len(src))], roles, contributions, src.copy())
 
 
-def test_a_mix_equal_to_the_target_scores_zero() -> None:
-    src = sources()
+def test_mrstft_scores_are_the_training_loss_and_level_matching_ignores_a_gain() -> None:
+    src = sources(3, seconds=2.0)
+    target = src.sum(axis=0)
+    mix = src[0] + 0.3 * src[1] + 2.0 * src[2]
+    spectra = m.TargetSpectra(target, RATE)
+    got = spectra.scores(mix, FLOOR_DBFS)
+    assert got["mrstft"] == pytest.approx(m.mrstft_distance(mix, target), rel=1e-5)
+    assert got["mrstft_floor"] == pytest.approx(
+        m.mrstft_distance(mix, target, FLOOR_DBFS), rel=1e-5
+    )
+    assert got["mrstft_matched"] == pytest.approx(
+        m.mrstft_distance(got["match_gain"] * mix, target), rel=1e-5
+    )
+    quiet = spectra.scores(mix * 10 ** (-10 / 20), FLOOR_DBFS)
+    assert quiet["mrstft_matched"] == pytest.approx(got["mrstft_matched"], rel=1e-4)
+    assert quiet["mrstft"] > got["mrstft"] + 0.3  # unmatched, turning down is punished
+    assert spectra.scores(target, FLOOR_DBFS)["mrstft_matched"] == pytest.approx(0.0, abs=1e-6)
+    lufs = m.loudness_lufs(mix * 10 ** (-10 / 20), RATE) - m.loudness_lufs(mix, RATE)
+    assert lufs == pytest.approx(-10.0, abs=0.01)
+
+
+def test_balance_is_zero_for_the_targets_own_mix_and_for_it_turned_down() -> None:
+    src = sources(3, seconds=2.0)
+    truth = no_bleed_truth(src)
+    levels = target_levels(truth, RATE)
     curve = np.ones_like(src, dtype=np.float64)
-    mix = m.mix_with(src, curve)
-    assert m.mrstft_distance(mix, src.sum(axis=0)) == pytest.approx(0.0, abs=1e-6)
-    errs = m.balance_errors_db(no_bleed_images(src), curve, src)
-    assert np.allclose(errs, 0.0, atol=1e-6)
+    assert np.allclose(balance_errors(truth, levels, curve, RATE), 0.0, atol=1e-6)
+    quiet = curve * 10 ** (-10 / 20)
+    assert np.allclose(balance_errors(truth, levels, quiet, RATE), 0.0, atol=1e-6)
 
 
-def test_six_db_too_loud_on_one_source_reads_plus_six() -> None:
-    src = sources(3)
+def test_six_db_too_loud_on_one_source_reads_plus_six_before_the_offset() -> None:
+    src = sources(3, seconds=2.0)
+    truth = no_bleed_truth(src)
     curve = np.ones_like(src, dtype=np.float64)
     curve[1] *= 10 ** (6 / 20)
-    errs = m.balance_errors_db(no_bleed_images(src), curve, src)
-    assert errs[1] == pytest.approx(6.0, abs=1e-4)
-    assert np.allclose(errs[[0, 2]], 0.0, atol=1e-4)
-    mix = m.mix_with(src, curve)
-    assert m.mrstft_distance(mix, src.sum(axis=0)) > 0.05
+    errs = balance_errors(truth, target_levels(truth, RATE), curve, RATE)
+    # +6 dB on one of three sources: the mix-wide offset is +2 dB
+    assert errs == pytest.approx([-2.0, 4.0, -2.0], abs=1e-4)
+
+
+def test_balance_counts_a_source_only_where_it_plays_in_the_target() -> None:
+    src = sources(2, seconds=3.0)
+    src[1, : RATE * 2] = 0.0  # source 1 plays only in the last second
+    truth = no_bleed_truth(src)
+    curve = np.ones_like(src, dtype=np.float64)
+    curve[1, : RATE * 2] = 10.0  # loud where the source is silent: inaudible, no error
+    errs = balance_errors(truth, target_levels(truth, RATE), curve, RATE)
+    assert np.allclose(errs, 0.0, atol=0.05)
 
 
 def test_a_three_db_step_is_the_largest_step() -> None:
@@ -102,25 +136,61 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_ailive_eval_writes_tables_plots_and_mixes(
     data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    systems = ["raw", "autofader", "gainsharing", "oracle"]
+    systems = ["raw", "autofader", "gainsharing", "oracle", "static-oracle", "slew-oracle"]
     out = tmp_path / "eval"
     rc = main(["eval", "--data", str(data), "--systems", ",".join(systems), "--out", str(out),
                "--examples", "1"])  # fmt: skip
     assert rc == 0
     text = (out / "results.md").read_text()
-    assert "| system | MR-STFT |" in text and all(f"| {s} |" in text for s in systems)
+    assert (
+        "| system | MR-STFT (level-matched) | gap closed | MR-STFT | MR-STFT -60 | LUFS diff |"
+        " balance med dB | balance p90 dB | gain err dB | dB/s | max step dB | clipping |" in text
+    )
+    assert all(f"| {s} |" in text for s in systems) and "| system | lead |" in text
+    assert "FLAGGED" not in text
     result = json.loads((out / "results.json").read_text())
     summary = result["summary"]
-    assert set(summary) == set(systems) and len(result["songs"]) == 1
-    assert summary["oracle"]["gain_error_db"] == pytest.approx(0.0, abs=1e-3)
-    assert summary["oracle"]["mrstft"] < summary["raw"]["mrstft"]
-    assert summary["raw"]["gap_closed"] == 0.0 and summary["oracle"]["gap_closed"] == 1.0
-    assert summary["oracle"]["balance_median_db"] < summary["raw"]["balance_median_db"]
-    assert summary["raw"]["largest_step_db"] == 0.0
+    assert set(summary) == set(systems) and len(result["songs"]) == 1 and not result["flagged"]
+    raw, oracle = summary["raw"], summary["oracle"]
+    static, slew = summary["static-oracle"], summary["slew-oracle"]
+    assert oracle["gain_error_db"] == pytest.approx(0.0, abs=1e-3)
+    for ceiling in (oracle, static, slew):
+        assert ceiling["mrstft_matched"] < raw["mrstft_matched"]
+        assert ceiling["balance_median_db"] < raw["balance_median_db"]
+    assert raw["gap_closed"] == 0.0 and static["gap_closed"] == 1.0
+    assert oracle["mrstft_matched"] <= slew["mrstft_matched"] + 0.02
+    assert slew["largest_step_db"] <= 1.2 + 1e-6  # the product's 24 dB/s at 50 ms
+    assert raw["largest_step_db"] == 0.0 and static["largest_step_db"] == 0.0
+    assert raw["balance_p90_db"] >= raw["balance_median_db"] > 0
+    assert {"lead", "kick", "bass"} <= set(raw["balance_roles_db"])
+    assert all(s["lufs_diff"] is not None for s in summary.values())
     song = result["songs"][0]
     assert (out / "plots" / f"{song}.png").read_bytes()[:4] == b"\x89PNG"
     assert {p.stem for p in (out / "mixes" / song).glob("*.wav")} == {*systems, "target"}
-    assert "| oracle |" in capsys.readouterr().out
+    assert "| slew-oracle |" in capsys.readouterr().out
+
+
+def test_balance_of_the_target_gains_on_clean_channels_is_zero(data: Path) -> None:
+    """A real song: the clean channels at the target's own gains are the target, balance 0."""
+    from models.data.store import read_song_data
+    from models.data.targets import gain_curve
+    from models.eval.run import balance_truth, find_songs
+
+    song = read_song_data(find_songs(data, "test")[0])
+    truth = balance_truth(song)
+    assert truth is not None and truth.roles == [c.role for c in song.song.meta.channels]
+    clean = song.clean()
+    contributions = np.zeros((len(clean), *clean.shape), dtype=np.float32)
+    for s in range(len(clean)):
+        contributions[s, s] = clean[s]
+    own = BalanceTruth(truth.names, truth.roles, contributions, truth.target)
+    assert song.target_gains_db is not None
+    curve = gain_curve(song.target_gains_db, clean.shape[1], song.hop)
+    levels = target_levels(own, RATE)
+    assert np.nanmax(np.abs(balance_errors(own, levels, curve, RATE))) < 1e-3
+    # with the bleed the channels carry, the same gains are no longer exact
+    bled = balance_errors(truth, target_levels(truth, RATE), curve, RATE)
+    assert np.nanmax(np.abs(bled)) > 0.1
 
 
 def test_ailive_eval_names_an_unknown_system(

@@ -201,11 +201,18 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     from bridge.cli import CliError
-    from models.data.loaders import ImportOptions, load_folder, load_medleydb
-    from models.data.store import write_song_data
+    from models.data.loaders import (
+        ImportOptions,
+        alignment_lines,
+        load_folder,
+        load_medleydb,
+        write_imported,
+    )
+    from models.data.store import SongData
     from models.song import SongError
 
     src: Path = args.source
+    data: SongData
     try:
         if (src / f"{src.name}_METADATA.yaml").is_file():
             opts = ImportOptions(not args.no_bleed, args.seed, max_seconds=args.seconds)
@@ -215,7 +222,9 @@ def cmd_import(args: argparse.Namespace) -> int:
             data = load_folder(src, args.mix, opts)
     except SongError as exc:
         raise CliError(str(exc)) from exc
-    write_song_data(data, args.out)
+    write_imported(data, args.out)
+    for line in alignment_lines(data):
+        print(line)
     snr = data.song.meta.extra.get("oracle", {}).get("snr_db", {})
     print(
         f"wrote {args.out}: {len(data.song.names)} channels, {data.song.seconds:.1f} s; "

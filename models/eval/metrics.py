@@ -47,24 +47,85 @@ def mrstft_distance(mix: np.ndarray, target: np.ndarray, floor_dbfs: float | Non
         return float(MRSTFTLoss(floor_dbfs=floor_dbfs)(a, b))
 
 
-def source_levels_db(images: np.ndarray, curve: np.ndarray) -> np.ndarray:
-    """images (C, S, n): source s in channel c; curve (C, n) -> (S,) energy of each source in the
-    mix, dB."""
-    produced = np.zeros(images.shape[1:], dtype=np.float64)
-    for c in range(images.shape[0]):
-        produced += images[c] * curve[c]
-    return 10.0 * np.log10(np.sum(produced**2, axis=-1) + 1e-20)
+AURALOSS_EPS = 1e-8
+"""auraloss STFTLoss's default power floor."""
 
 
-def balance_errors_db(
-    images: np.ndarray, curve: np.ndarray, target_sources: np.ndarray
-) -> np.ndarray:
-    """(S,) each source's level in the produced mix minus its level in the target mix, dB.
+def _powers(x: np.ndarray, rate: int) -> list[torch.Tensor]:
+    """|STFT|^2 at the three resolutions of models.train.losses (auraloss's STFT)."""
+    from models.train.losses import mrstft_sizes
 
-    target_sources: (S, n) each source as the target mix carries it.
-    """
-    target = 10.0 * np.log10(np.sum(target_sources.astype(np.float64) ** 2, axis=-1) + 1e-20)
-    return source_levels_db(images, curve) - target
+    t = torch.from_numpy(np.asarray(x, dtype=np.float32))
+    out = []
+    for fft, hop, win in zip(*mrstft_sizes(rate), strict=True):
+        spec = torch.stft(t, fft, hop, win, torch.hann_window(win), return_complex=True)
+        out.append(spec.real**2 + spec.imag**2)
+    return out
+
+
+def _floor_eps(floor_dbfs: float | None, win: int) -> float:
+    from models.train.losses import HANN_POWER
+
+    return (
+        AURALOSS_EPS
+        if floor_dbfs is None
+        else (10.0 ** (floor_dbfs / 20.0)) ** 2 * HANN_POWER * win
+    )
+
+
+class TargetSpectra:
+    """The target's STFT powers, taken once per song; `scores` compares a mix with them."""
+
+    def __init__(self, target: np.ndarray, rate: int) -> None:
+        from models.train.losses import mrstft_sizes
+
+        self.rate = rate
+        self.windows = mrstft_sizes(rate)[2]
+        self.powers = _powers(target, rate)
+
+        self._target: dict[float | None, list[tuple[torch.Tensor, torch.Tensor, float]]] = {}
+
+    def _target_terms(
+        self, floor_dbfs: float | None
+    ) -> list[tuple[torch.Tensor, torch.Tensor, float]]:
+        """Per resolution: the target's floored magnitudes, their log and norm (cached)."""
+        if floor_dbfs not in self._target:
+            terms = []
+            for py, win in zip(self.powers, self.windows, strict=True):
+                ym = torch.sqrt(py.clamp_min(_floor_eps(floor_dbfs, win)))
+                terms.append((ym, torch.log(ym), float(torch.linalg.norm(ym))))
+            self._target[floor_dbfs] = terms
+        return self._target[floor_dbfs]
+
+    def _loss(self, mix: list[torch.Tensor], floor_dbfs: float | None) -> float:
+        total = 0.0
+        terms = self._target_terms(floor_dbfs)
+        for px, (ym, log_ym, norm), win in zip(mix, terms, self.windows, strict=True):
+            xm = torch.sqrt(px.clamp_min(_floor_eps(floor_dbfs, win)))
+            sc = float(torch.linalg.norm(ym - xm)) / norm
+            total += sc + float(torch.mean(torch.abs(torch.log(xm) - log_ym)))
+        return total / len(mix)
+
+    def match_gain(self, mix: list[torch.Tensor]) -> float:
+        """The one gain a that best matches a * mix to the target: least squares on the STFT
+        magnitudes at the middle resolution (what MR-STFT compares), so a polarity flip or a
+        delay the metric ignores does not pull the gain down as a waveform fit would; 1.0 for
+        a silent mix."""
+        xm, ym = torch.sqrt(mix[1]), torch.sqrt(self.powers[1])
+        energy = float(torch.sum(xm * xm))
+        return float(torch.sum(xm * ym)) / energy if energy > 0 else 1.0
+
+    def scores(self, mix: np.ndarray, floor_dbfs: float) -> dict[str, float]:
+        """MR-STFT of the mix as it is ("mrstft"), floored at floor_dbfs ("mrstft_floor") and
+        after the level-matching gain ("mrstft_matched", the gain in "match_gain")."""
+        powers = _powers(mix, self.rate)
+        a = self.match_gain(powers)
+        return {
+            "mrstft_matched": self._loss([p * a * a for p in powers], None),
+            "mrstft": self._loss(powers, None),
+            "mrstft_floor": self._loss(powers, floor_dbfs),
+            "match_gain": a,
+        }
 
 
 def gain_error_db(applied: np.ndarray, oracle: np.ndarray) -> float:
@@ -88,3 +149,10 @@ def smoothness(predicted_db: np.ndarray, hop_s: float) -> tuple[float, float]:
 def clipping_share(mix: np.ndarray) -> float:
     """Share of samples at or over full scale."""
     return float(np.mean(np.abs(mix) >= CLIP_LEVEL))
+
+
+def loudness_lufs(x: np.ndarray, rate: int) -> float:
+    """Integrated loudness (ITU-R BS.1770, pyloudnorm), LUFS; -inf for silence."""
+    import pyloudnorm
+
+    return float(pyloudnorm.Meter(rate).integrated_loudness(np.asarray(x, dtype=np.float64)))

@@ -6,21 +6,29 @@ from __future__ import annotations
 import json
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import soundfile as sf
+import torch
 
+from models.data.store import SongData
 from models.eval import metrics as m
-from models.eval.report import markdown_table, plot_gains, summarise
+from models.eval.balance import BalanceTruth, TargetLevels, balance_errors, target_levels
+from models.eval.oracles import slew_oracle, static_oracle
+from models.eval.report import plot_gains, report_markdown, summarise
 from models.eval.systems import make_system, stream_gains
+from models.gainsource import GainSource
 from models.train.losses import FLOOR_DBFS
 
+ORACLES = ("oracle", "static-oracle", "slew-oracle")
+"""The per-frame oracle (the data engine's), the static and the slew-limited one (oracles.py)."""
 KNOWN_SYSTEMS = (
-    "alm-mr", "alm-sr", "dmc-og", "dmc-b-0l", "raw", "gainsharing", "autofader", "oracle",
+    "alm-mr", "alm-sr", "dmc-og", "dmc-b-0l", "raw", "gainsharing", "autofader", *ORACLES,
 )  # fmt: skip
+NOT_A_GAIN_MIX = "not a gain mix of its channels"
 
 
 class EvalError(ValueError):
@@ -37,9 +45,15 @@ class SongTruth:
     names: list[str]
     hop: int
     sample_rate: int
-    oracle_db: np.ndarray | None  # (frames, C)
-    images: np.ndarray | None  # (C, S, n)
-    target_sources: np.ndarray | None  # (S, n)
+    oracle_db: np.ndarray | None  # (frames, C) the data engine's per-frame oracle
+    oracle_static_db: np.ndarray | None  # (C,) its least-squares static gains
+    balance: BalanceTruth | None = None
+    levels: TargetLevels | None = None
+    target_lufs: float = float("nan")
+    spectra: m.TargetSpectra = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.spectra = m.TargetSpectra(self.target, self.sample_rate)
 
 
 def find_songs(data: Path, split: str) -> list[Path]:
@@ -57,41 +71,77 @@ def find_songs(data: Path, split: str) -> list[Path]:
     return sorted(p for p in base.iterdir() if p.is_dir() and is_song(p))
 
 
+def balance_truth(data: SongData, folder: Path | None = None) -> BalanceTruth | None:
+    """The song's known sources (module docstring of models.eval.balance); None when the song
+    does not know them (an imported folder without stems: its target gains are a guess)."""
+    from models.data.loaders import ImportedSong, read_stems
+    from models.data.targets import gain_curve
+
+    song = data.song
+    stems = data.stems if isinstance(data, ImportedSong) else None
+    if stems is None and folder is not None:
+        stems = read_stems(folder, song.audio.shape[1])
+    if stems is not None:
+        images = data.images()  # (C, S, n): each RAW track's image in each channel
+        contributions = np.stack([images[:, members].sum(axis=1) for members in stems.members],
+                                 axis=1)  # fmt: skip
+        return BalanceTruth(stems.names, stems.roles, contributions, stems.audio)
+    if song.meta.extra.get("target_gains_of") != "clean" or data.target_gains_db is None:
+        return None
+    clean = data.clean()
+    target = (clean * gain_curve(data.target_gains_db, clean.shape[1], data.hop)).astype(np.float32)
+    roles = [c.role for c in song.meta.channels]
+    return BalanceTruth(song.names, roles, data.images(), target)
+
+
 def read_truth(folder: Path) -> SongTruth:
     from models.data.loaders import load_any
-    from models.data.targets import gain_curve
     from models.song import SongError
 
     try:
         data = load_any(folder)
+        song = data.song
+        if song.target_mix is None:
+            raise EvalError(f"{folder}: no target mix")
+        balance = balance_truth(data, folder)
     except SongError as exc:
         raise EvalError(str(exc)) from exc
-    song = data.song
-    if song.target_mix is None:
-        raise EvalError(f"{folder}: no target mix")
-    images = target_sources = None
-    try:
-        images = data.images()
-        if data.target_gains_db is not None and data.sources is not None:
-            clean = song.meta.extra.get("target_gains_of", "clean") == "clean"
-            base = data.clean() if clean else data.sources
-            curve = gain_curve(data.target_gains_db, base.shape[1], data.hop)
-            target_sources = (base * curve).astype(np.float32)
-    except SongError:
-        images = target_sources = None
-    return SongTruth(folder.name, song.audio, song.target_mix, song.names, data.hop,
-                     song.sample_rate, data.oracle_gains_db, images, target_sources)  # fmt: skip
+    truth = SongTruth(folder.name, song.audio, song.target_mix, song.names, data.hop,
+                      song.sample_rate, data.oracle_gains_db, data.oracle_static_db,
+                      balance)  # fmt: skip
+    if balance is not None:
+        truth.levels = target_levels(balance, song.sample_rate)
+    truth.target_lufs = m.loudness_lufs(song.target_mix, song.sample_rate)
+    return truth
+
+
+def oracle_gains(truth: SongTruth, name: str) -> np.ndarray | None:
+    """(frames, C) dB of one of the oracles on this song; None where the song has no oracle."""
+    if truth.oracle_db is None:
+        return None
+    if name == "oracle":
+        return truth.oracle_db
+    frames = truth.oracle_db.shape[0]
+    if name == "static-oracle":
+        gains = static_oracle(truth.channels, truth.target, truth.sample_rate,
+                              truth.oracle_static_db)  # fmt: skip
+        return np.tile(gains, (frames, 1))
+    return slew_oracle(truth.channels, truth.target, truth.hop, truth.sample_rate,
+                       truth.oracle_db)  # fmt: skip
 
 
 def score(truth: SongTruth, predicted: np.ndarray) -> tuple[dict[str, Any], np.ndarray]:
     """Metrics of one system on one song from its (frames, C) predictions; also its mix."""
-    n = truth.channels.shape[1]
+    n, rate = truth.channels.shape[1], truth.sample_rate
     curve = m.gain_curve(predicted, truth.hop, n)
     mix = m.mix_with(truth.channels, curve)
-    per_s, step = m.smoothness(predicted, truth.hop / truth.sample_rate)
+    per_s, step = m.smoothness(predicted, truth.hop / rate)
+    spectral = truth.spectra.scores(mix, FLOOR_DBFS)
+    match = spectral.pop("match_gain")
     row: dict[str, Any] = {
-        "mrstft": m.mrstft_distance(mix, truth.target),
-        "mrstft_floor": m.mrstft_distance(mix, truth.target, FLOOR_DBFS),
+        **spectral,
+        "match_gain_db": round(20 * float(np.log10(max(match, 1e-10))), 2),
+        "lufs_diff": _finite(m.loudness_lufs(mix, rate) - truth.target_lufs),
         "change_db_per_s": per_s,
         "largest_step_db": step,
         "clipping": m.clipping_share(mix),
@@ -100,10 +150,96 @@ def score(truth: SongTruth, predicted: np.ndarray) -> tuple[dict[str, Any], np.n
     }
     if truth.oracle_db is not None:
         row["gain_error_db"] = m.gain_error_db(m.applied_db(predicted), truth.oracle_db)
-    if truth.images is not None and truth.target_sources is not None:
-        errs = m.balance_errors_db(truth.images, curve, truth.target_sources)
-        row["balance_db"] = [round(float(e), 3) for e in errs]
+    if truth.balance is not None and truth.levels is not None:
+        errs = balance_errors(truth.balance, truth.levels, curve, rate)
+        row["balance_db"] = [None if not np.isfinite(e) else round(float(e), 3) for e in errs]
+        row["balance_roles"] = truth.balance.roles
     return row, mix
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
+
+
+def sanity_flag(rows: list[dict[str, Any]], raw_matched: float) -> str | None:
+    """NOT_A_GAIN_MIX (naming the oracles) when an oracle scores worse than RAW on level-matched
+    MR-STFT: no gain mix of these channels reaches this target, so no system is judged on it."""
+    worse = [r["system"] for r in rows if r["system"] in ORACLES
+             and r["mrstft_matched"] > raw_matched]  # fmt: skip
+    if not worse:
+        return None
+    return f"{NOT_A_GAIN_MIX}: {', '.join(worse)} worse than RAW"
+
+
+def _make_sources(systems: list[str]) -> dict[str, GainSource | None]:
+    sources: dict[str, GainSource | None] = {}
+    for name in systems:
+        if name in ORACLES:
+            continue
+        try:
+            sources[name] = make_system(name, None)
+        except (ValueError, FileNotFoundError) as exc:
+            raise EvalError(f"system {name}: {exc}") from exc
+    return sources
+
+
+def eval_song(
+    folder: Path,
+    systems: list[str],
+    sources: dict[str, GainSource | None],
+    out: Path,
+    example: bool,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Every system on one song: its rows (flagged when an oracle is worse than RAW) and the
+    flag; with example=True also its mixes (WAV) and gain plot."""
+    truth = read_truth(folder)
+    trajectories: dict[str, np.ndarray] = {}
+    rows: list[dict[str, Any]] = []
+    raw_matched: float | None = None
+    for name in systems:
+        if name in ORACLES:
+            gains = oracle_gains(truth, name)
+            source = None if gains is None else make_system("oracle", gains)
+        else:
+            source = sources[name]
+        if source is None:
+            continue
+        predicted = stream_gains(source, truth.channels, truth.hop, truth.sample_rate)
+        row, mix = score(truth, predicted)
+        rows.append({"song": truth.name, "system": name, **row})
+        if name == "raw":
+            raw_matched = row["mrstft_matched"]
+        trajectories[name] = m.applied_db(predicted)
+        if example:
+            _write_wav(out / "mixes" / truth.name / f"{name}.wav", mix, truth.sample_rate)
+    if raw_matched is None:
+        raw = truth.channels.astype(np.float64).sum(axis=0)
+        raw_matched = truth.spectra.scores(raw, FLOOR_DBFS)["mrstft_matched"]
+    flag = sanity_flag(rows, raw_matched)
+    for row in rows:
+        row["flag"] = flag
+    if example:
+        _write_wav(out / "mixes" / truth.name / "target.wav", truth.target, truth.sample_rate)
+        plot_gains(truth.name, truth.names, trajectories, truth.hop / truth.sample_rate,
+                   out / "plots" / f"{truth.name}.png")  # fmt: skip
+    return rows, flag
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _worker_init(systems: list[str]) -> None:
+    from bridge.config import TORCH_THREADS
+
+    torch.set_num_threads(TORCH_THREADS)
+    _WORKER["sources"] = _make_sources(systems)
+
+
+def _worker_song(
+    job: tuple[Path, list[str], Path, bool],
+) -> tuple[list[dict[str, Any]], str | None]:
+    folder, systems, out, example = job
+    return eval_song(folder, systems, _WORKER["sources"], out, example)
 
 
 def evaluate(
@@ -113,8 +249,10 @@ def evaluate(
     split: str = "test",
     examples: int = 2,
     max_songs: int = 0,
+    workers: int = 1,
 ) -> dict[str, Any]:
-    """Evaluates `systems` on the songs of DIR/split; returns {"summary", "rows", "markdown"}."""
+    """Evaluates `systems` on the songs of DIR/split, in `workers` processes (one torch thread
+    each when more than one); returns {"summary", "rows", "flagged", "markdown", ...}."""
     unknown = [s for s in systems if s not in KNOWN_SYSTEMS]
     from models.gainsource import GAIN_SOURCES
 
@@ -125,50 +263,45 @@ def evaluate(
     folders = find_songs(data, split)[: max_songs or None]
     if not folders:
         raise EvalError(f"{data}: no song folders (song.json + channels/, or MedleyDB) found")
-    sources = {}
-    for name in systems:
-        if name == "oracle":
-            continue
-        try:
-            sources[name] = make_system(name, None)
-        except (ValueError, FileNotFoundError) as exc:
-            raise EvalError(f"system {name}: {exc}") from exc
+    sources = _make_sources(systems)  # checks every system before any song is read
     out.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []
+    flags: dict[str, str] = {}
     t0 = time.perf_counter()
-    for i, folder in enumerate(folders):
-        truth = read_truth(folder)
-        hop_s = truth.hop / truth.sample_rate
-        trajectories: dict[str, np.ndarray] = {}
-        for name in systems:
-            source = make_system(name, truth.oracle_db) if name == "oracle" else sources[name]
-            if source is None:
-                continue
-            predicted = stream_gains(source, truth.channels, truth.hop, truth.sample_rate)
-            row, mix = score(truth, predicted)
-            rows.append({"song": truth.name, "system": name, **row})
-            trajectories[name] = m.applied_db(predicted)
-            if i < examples:
-                _write_wav(out / "mixes" / truth.name / f"{name}.wav", mix, truth.sample_rate)
-        if i < examples:
-            _write_wav(out / "mixes" / truth.name / "target.wav", truth.target, truth.sample_rate)
-            plot_gains(truth.name, truth.names, trajectories, hop_s,
-                       out / "plots" / f"{truth.name}.png")  # fmt: skip
-        print(f"eval {i + 1}/{len(folders)} {truth.name} ({time.perf_counter() - t0:.0f} s)",
-              file=sys.stderr, flush=True)  # fmt: skip
+    jobs = [(folder, systems, out, i < examples) for i, folder in enumerate(folders)]
+
+    def done(i: int, song_rows: list[dict[str, Any]], flag: str | None) -> None:
+        name = jobs[i][0].name
+        if flag:
+            flags[name] = flag
+            print(f"eval: {name} FLAGGED, {flag}: left out of the averages",
+                  file=sys.stderr, flush=True)  # fmt: skip
+        rows.extend(song_rows)
+        print(f"eval {i + 1}/{len(folders)} {name} "
+              f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)  # fmt: skip
+
+    if workers <= 1 or len(folders) == 1:
+        for i, job in enumerate(jobs):
+            done(i, *eval_song(job[0], systems, sources, out, job[3]))
+    else:
+        import multiprocessing as mp
+
+        ctx = mp.get_context("spawn")
+        with ctx.Pool(min(workers, len(folders)), _worker_init, (systems,)) as pool:
+            for i, outcome in enumerate(pool.imap(_worker_song, jobs)):
+                done(i, *outcome)
+    rows.sort(key=lambda r: (r["song"], systems.index(r["system"])))
     summary = summarise(rows, systems)
-    table = markdown_table(summary)
     songs = sorted({r["song"] for r in rows})
+    seconds = round(time.perf_counter() - t0, 1)
     text = (
-        f"# Evaluation on {data} ({split}: {len(songs)} songs)\n\n{table}\n\n"
-        "All systems streamed hop by hop (50 ms) at zero latency; gains ramped per sample. "
-        "Balance: |source level in the mix - in the target| (dB) over every source of "
-        "every song. Gap closed: share of RAW's MR-STFT excess over ORACLE removed. "
-        f"MR-STFT {FLOOR_DBFS:g}: the same with STFT bins floored at {FLOOR_DBFS:g} dBFS noise.\n"
+        f"# Evaluation on {data} ({split}: {len(songs)} songs, "
+        f"{len(songs) - len(flags)} averaged; {seconds:g} s with {max(workers, 1)} "
+        f"worker(s))\n\n" + report_markdown(summary, flags)
     )
     (out / "results.md").write_text(text)
     result = {"data": str(data), "split": split, "songs": songs, "systems": systems,
-              "summary": summary, "rows": rows}  # fmt: skip
+              "flagged": flags, "summary": summary, "rows": rows, "seconds": seconds}  # fmt: skip
     (out / "results.json").write_text(json.dumps(result, indent=1) + "\n")
     return {**result, "markdown": text}
 
