@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Set up AiLive Mixer on a fresh Debian/Ubuntu machine: system packages, .venv, the package.
 #   scripts/setup.sh          runtime (demo, live use)
-#   scripts/setup.sh dev      + test tools and the JACK server used by the capture tests
+#   scripts/setup.sh dev      + test tools, the JACK server used by the capture tests, and the
+#                             small soundfonts and kits the data tests render with
+#   scripts/setup.sh data     runtime + every soundfont and drum kit of the sound pools
+#                             (ailive data synth; ~300 MB of recordings, models/data/README.md)
 # Re-running is cheap: nothing is reinstalled unless pyproject.toml changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,8 +12,9 @@ cd "$(dirname "$0")/.."
 profile="${1:-runtime}"
 case "$profile" in
   runtime) apt_pkgs="libportaudio2"; extras="data,train" ;;
-  dev)     apt_pkgs="libportaudio2 jackd2 fluidsynth fluid-soundfont-gm timgm6mb-soundfont"; extras="data,train,dev" ;;
-  *) echo "usage: $0 [runtime|dev]" >&2; exit 2 ;;
+  dev)     apt_pkgs="libportaudio2 jackd2 fluidsynth fluid-soundfont-gm timgm6mb-soundfont hydrogen-data avldrums.lv2-soundfont lmms-common sonic-pi-samples"; extras="data,train,dev" ;;
+  data)    apt_pkgs="libportaudio2 fluidsynth fluid-soundfont-gm timgm6mb-soundfont musescore-general-soundfont-small hydrogen-data hydrogen-drumkits avldrums.lv2-soundfont lmms-common sonic-pi-samples"; extras="data,train" ;;
+  *) echo "usage: $0 [runtime|dev|data]" >&2; exit 2 ;;
 esac
 
 # --- system packages -------------------------------------------------------------------------

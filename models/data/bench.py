@@ -2,6 +2,7 @@
 per role, and how far RAW and the oracles are from the target.
 
     python -m models.data.bench [--songs 8] [--seconds 20] [--workers 2] [--out DIR]
+                                [--pool train|heldout]  (default: FluidR3 only, as before)
 """
 
 from __future__ import annotations
@@ -29,14 +30,18 @@ def _pct(values: Sequence[float]) -> str:
     return " / ".join(f"{q:.1f}" for q in np.percentile(v, [5, 50, 95]))
 
 
-def run(songs: int, seconds: float, workers: int, seed: int, out: Path) -> str:
-    cfg = SynthConfig(seconds=seconds)
+def run(
+    songs: int, seconds: float, workers: int, seed: int, out: Path, pool: str | None = None
+) -> str:
+    engineer = "second" if pool == "heldout" else "first"
+    cfg = SynthConfig(seconds=seconds, pool=pool, engineer=engineer)
     jobs = plan_dataset(songs, seed, fractions=(1, 0, 0))
-    lines = [f"## Data engine: {songs} songs of {seconds:g} s (seed {seed})", ""]
+    sounds = f", sound pool {pool}" if pool else ""
+    lines = [f"## Data engine: {songs} songs of {seconds:g} s (seed {seed}{sounds})", ""]
     # Speed: one process, every step timed.
     rows = []
     for job in jobs:
-        cfg_job = SynthConfig(seconds, job.style)
+        cfg_job = SynthConfig(seconds, job.style, pool=pool, engineer=engineer)
         rows.append(synth_to_folder(job.seed, cfg_job, out / "serial" / job.folder))
     lines += ["| step | mean s per song | share |", "|---|---:|---:|"]
     total = float(np.mean([r["total_s"] for r in rows]))
@@ -122,12 +127,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=None, help="keep the songs here")
+    parser.add_argument("--pool", choices=("train", "heldout"), default=None,
+                        help="sound pool (default: every part from FluidR3_GM)")  # fmt: skip
     args = parser.parse_args(argv)
     if args.out is None:
         with tempfile.TemporaryDirectory(prefix="ailive_bench_") as tmp:
-            print(run(args.songs, args.seconds, args.workers, args.seed, Path(tmp)))
+            print(run(args.songs, args.seconds, args.workers, args.seed, Path(tmp), args.pool))
     else:
-        print(run(args.songs, args.seconds, args.workers, args.seed, args.out))
+        print(run(args.songs, args.seconds, args.workers, args.seed, args.out, args.pool))
     return 0
 
 

@@ -69,8 +69,21 @@ def add_parsers(verbs: Any) -> None:
     s.add_argument("--splits", type=_fractions, default=None, metavar="TR,VA,TE",
                    help="split fractions (default 0.8,0.1,0.1)")  # fmt: skip
     s.add_argument(
+        "--pool", choices=("train", "heldout"), default=None,
+        help="sound pool the soundfont and drum kit are drawn from per song (default: train; "
+        "heldout: the held-out-sounds split, second engineer, all test)",
+    )  # fmt: skip
+    s.add_argument(
+        "--engineer", choices=("first", "second"), default=None,
+        help="rules table of the target mix (default: first; second with --pool heldout)",
+    )  # fmt: skip
+    s.add_argument(
+        "--no-augment", action="store_true",
+        help="no EQ tilt, compression, saturation, detune or timing changes",
+    )  # fmt: skip
+    s.add_argument(
         "--soundfont", type=Path, default=None, metavar="SF2",
-        help="GM soundfont (default: $AILIVE_SOUNDFONT or the system FluidR3_GM)",
+        help="one GM soundfont for every part (GM kits, no augmentation) instead of a pool",
     )  # fmt: skip
     s.add_argument(
         "--backend", choices=("auto", "inprocess", "cli"), default="auto",
@@ -139,8 +152,24 @@ def cmd_synth(args: argparse.Namespace) -> int:
     from models.data.render import find_soundfont, in_process_available
     from models.data.synth import SynthConfig
 
+    if args.soundfont is not None and args.pool is not None:
+        raise CliError("--soundfont and --pool exclude each other: one soundfont, or a pool")
+    pool = None if args.soundfont is not None else (args.pool or "train")
+    engineer = args.engineer or ("second" if pool == "heldout" else "first")
+    fractions = args.splits or ((0.0, 0.0, 1.0) if pool == "heldout" else DEFAULT_FRACTIONS)
     try:
-        soundfont = find_soundfont(args.soundfont)
+        if pool is not None:
+            from models.data.sounds import pool_paths
+
+            if not in_process_available():
+                raise FileNotFoundError(
+                    "a sound pool renders in-process: pip install pyfluidsynth "
+                    "(Debian/Ubuntu: apt-get install fluidsynth)"
+                )
+            pool_paths(pool)
+            soundfont = None
+        else:
+            soundfont = find_soundfont(args.soundfont)
         if args.backend == "inprocess" and not in_process_available():
             raise FileNotFoundError(
                 "pyfluidsynth or libfluidsynth is missing: pip install pyfluidsynth "
@@ -154,10 +183,13 @@ def cmd_synth(args: argparse.Namespace) -> int:
         raise CliError(str(exc), exit_code=1) from exc
     styles = args.styles.split(",") if args.styles else None
     try:
-        jobs = plan_dataset(args.songs, args.seed, styles, args.splits or DEFAULT_FRACTIONS)
+        jobs = plan_dataset(args.songs, args.seed, styles, fractions)
     except ValueError as exc:
         raise CliError(str(exc)) from exc
-    cfg = SynthConfig(seconds=args.seconds, soundfont=soundfont, backend=args.backend)
+    cfg = SynthConfig(
+        seconds=args.seconds, soundfont=soundfont, backend=args.backend, pool=pool,
+        augment=not args.no_augment, engineer=engineer,
+    )  # fmt: skip
     workers = args.workers or default_workers()
     t0 = time.perf_counter()
     desc = generate(

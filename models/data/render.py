@@ -27,12 +27,18 @@ SOUNDFONT_DIRS = (
     Path("/usr/share/sounds/sf2"),
     Path("/usr/share/soundfonts"),
     Path("/usr/local/share/soundfonts"),
+    Path("/usr/share/sounds/sf3"),
 )
 SOUNDFONT_LICENCES = {
     "FluidR3_GM.sf2": "MIT (FluidR3_GM)",
     "TimGM6mb.sf2": "GPL-2.0 (TimGM6mb)",
+    "MuseScore_General_Lite.sf3": "MIT, parts PD/CC0 (MuseScore_General)",
 }
-SOUNDFONT_PACKAGES = {"FluidR3_GM.sf2": "fluid-soundfont-gm", "TimGM6mb.sf2": "timgm6mb-soundfont"}
+SOUNDFONT_PACKAGES = {
+    "FluidR3_GM.sf2": "fluid-soundfont-gm",
+    "TimGM6mb.sf2": "timgm6mb-soundfont",
+    "MuseScore_General_Lite.sf3": "musescore-general-soundfont-small",
+}
 
 
 def find_soundfont(explicit: str | Path | None = None, name: str = SOUNDFONT_NAME) -> Path:
@@ -98,11 +104,15 @@ class FluidRenderer:
     the soundfont, so FluidSynth's sample cache makes loading it again cheap.
     """
 
-    def __init__(self, soundfont: Path, sample_rate: int = SAMPLE_RATE) -> None:
+    def __init__(
+        self, soundfont: Path, sample_rate: int = SAMPLE_RATE, extra: Sequence[Path] = ()
+    ) -> None:
         import fluidsynth
 
         self._fs = fluidsynth
         self.soundfont = soundfont
+        self.fonts = (soundfont, *extra)
+        """Font 0 plays the melodic parts; the others can play drums (`drum_preset`)."""
         self.sample_rate = sample_rate
         self._keeper, _ = self._new_synth(1)
         c = ctypes
@@ -112,7 +122,7 @@ class FluidRenderer:
             ("fx", c.c_void_p, 1), ("nout", c.c_int, 1), ("out", c.c_void_p, 1),
         )  # fmt: skip
 
-    def _new_synth(self, groups: int) -> tuple[Any, int]:
+    def _new_synth(self, groups: int) -> tuple[Any, list[int]]:
         settings = {
             "synth.reverb.active": 0,
             "synth.chorus.active": 0,
@@ -121,27 +131,40 @@ class FluidRenderer:
             "synth.polyphony": 1024,
         }
         synth = self._fs.Synth(gain=SYNTH_GAIN, samplerate=float(self.sample_rate), **settings)
-        sfid = synth.sfload(str(self.soundfont))
-        if sfid < 0:
-            raise RuntimeError(f"FluidSynth could not load the soundfont {self.soundfont}")
-        return synth, sfid
+        sfids = []
+        for font in self.fonts:
+            sfid = synth.sfload(str(font))
+            if sfid < 0:
+                raise RuntimeError(f"FluidSynth could not load the soundfont {font}")
+            sfids.append(sfid)
+        return synth, sfids
 
     def render(self, instruments: Sequence[Any], n_samples: int, stem: str = "part") -> np.ndarray:
         """pretty_midi Instruments (notes, pitch bends) -> mono float32 (n_samples,)."""
         return self.render_many({stem: instruments}, n_samples)[stem]
 
     def render_many(
-        self, parts: Mapping[str, Sequence[Any]], n_samples: int
+        self,
+        parts: Mapping[str, Sequence[Any]],
+        n_samples: int,
+        drum_preset: tuple[int, int, int] | None = None,
+        detune_cents: Mapping[str, float] | None = None,
     ) -> dict[str, np.ndarray]:
-        """Every part (name -> pretty_midi Instruments) -> mono float32 (n_samples,)."""
+        """Every part (name -> pretty_midi Instruments) -> mono float32 (n_samples,).
+
+        drum_preset: (font index, bank, program) that plays the drum instruments (default:
+        font 0's GM kit, bank 128). detune_cents: per part, MIDI fine tuning (+-100 cents).
+        """
         owners = [name for name, insts in parts.items() for _ in insts]
         if len(owners) > MAX_GROUPS:
             raise ValueError(f"{len(owners)} MIDI instruments; FluidSynth renders {MAX_GROUPS}")
-        synth, sfid = self._new_synth(len(owners))
+        synth, sfids = self._new_synth(len(owners))
+        tuning = [float((detune_cents or {}).get(name, 0.0)) for name in owners]
         try:
             out = self._render(
-                synth, sfid, [i for insts in parts.values() for i in insts], n_samples
-            )
+                synth, sfids, [i for insts in parts.values() for i in insts], n_samples,
+                drum_preset, tuning,
+            )  # fmt: skip
         finally:
             synth.delete()
         mono = {name: np.zeros(n_samples, dtype=np.float32) for name in parts}
@@ -150,15 +173,29 @@ class FluidRenderer:
         return {name: _check(x, name, self.soundfont) for name, x in mono.items()}
 
     def _render(
-        self, synth: Any, sfid: int, instruments: Sequence[Any], n_samples: int
+        self,
+        synth: Any,
+        sfids: list[int],
+        instruments: Sequence[Any],
+        n_samples: int,
+        drum_preset: tuple[int, int, int] | None = None,
+        tuning: Sequence[float] = (),
     ) -> np.ndarray:
         """(2 x channels, n_samples): the left and right output of each MIDI channel."""
         events: list[tuple[int, int, int, int, int]] = []  # (sample, kind, chan, a, b)
         for chan, inst in enumerate(instruments):
-            bank = 128 if inst.is_drum else 0
-            if synth.program_select(chan, sfid, bank, int(inst.program)) != 0:
+            sfid, bank, program = sfids[0], 128 if inst.is_drum else 0, int(inst.program)
+            if inst.is_drum and drum_preset is not None:
+                sfid, bank, program = sfids[drum_preset[0]], drum_preset[1], drum_preset[2]
+            if synth.program_select(chan, sfid, bank, program) != 0:
                 # A small soundfont may lack the preset: fall back to the first of its bank.
                 synth.program_select(chan, sfid, bank, 0)
+            cents = tuning[chan] if chan < len(tuning) else 0.0
+            if cents:
+                # RPN 1 (channel fine tuning): 8192 is 0, +-8192 is +-100 cents.
+                value = int(np.clip(round(8192 + cents / 100 * 8192), 0, 16383))
+                for cc, v in ((101, 0), (100, 1), (6, value >> 7), (38, value & 127)):
+                    synth.cc(chan, cc, v)
             for n in inst.notes:
                 events.append((round(n.start * self.sample_rate), 1, chan, n.pitch, n.velocity))
                 events.append((round(n.end * self.sample_rate), 0, chan, n.pitch, 0))
@@ -186,7 +223,7 @@ class FluidRenderer:
         return out
 
 
-_RENDERERS: dict[tuple[str, int], FluidRenderer] = {}
+_RENDERERS: dict[tuple[tuple[str, ...], int], FluidRenderer] = {}
 
 
 def in_process_available() -> bool:
@@ -197,11 +234,13 @@ def in_process_available() -> bool:
     return True
 
 
-def renderer(soundfont: Path, sample_rate: int = SAMPLE_RATE) -> FluidRenderer:
-    """A cached in-process renderer (the soundfont is loaded once per process)."""
-    key = (str(soundfont), sample_rate)
+def renderer(
+    soundfont: Path, sample_rate: int = SAMPLE_RATE, extra: Sequence[Path] = ()
+) -> FluidRenderer:
+    """A cached in-process renderer (the soundfonts are loaded once per process)."""
+    key = (tuple(str(p) for p in (soundfont, *extra)), sample_rate)
     if key not in _RENDERERS:
-        _RENDERERS[key] = FluidRenderer(soundfont, sample_rate)
+        _RENDERERS[key] = FluidRenderer(soundfont, sample_rate, extra)
     return _RENDERERS[key]
 
 

@@ -17,6 +17,7 @@ from models.data.stage import StageConfig, StageResult, simulate_stage
 from models.data.store import SongData, write_song_data
 from models.data.styles import STYLES
 from models.data.targets import (
+    ENGINEERS,
     HOP_SECONDS,
     draw_rules,
     level_shift_db,
@@ -40,6 +41,15 @@ class SynthConfig:
     stage: StageConfig = field(default_factory=StageConfig)
     backend: str = "auto"
     """Rendering: auto, inprocess (pyfluidsynth) or cli (the fluidsynth program)."""
+    pool: str | None = None
+    """None: every part from `soundfont` (GM kits), no augmentation. "train" or "heldout":
+    the soundfont and drum kit drawn per song from that sound pool (models/data/pools.py),
+    with augmentations; `soundfont` and `backend` are then unused (in-process rendering)."""
+    pool_only: tuple[str, ...] | None = None
+    """A subset of the pool by source key (small tests)."""
+    augment: bool = True
+    engineer: str = "first"
+    """Whose rules table makes the target: "first" or "second" (models/data/targets.py)."""
 
 
 def pcm16(x: np.ndarray) -> np.ndarray:
@@ -70,6 +80,7 @@ def build_song_data(
     soloist: int | None = None,
     target: np.ndarray | None = None,
     sample_rate: int = SAMPLE_RATE,
+    engineer: str = "first",
 ) -> tuple[SongData, StageResult, dict[str, float]]:
     """Stage, target and oracle on top of dry sources (S, n); the timings of each step.
 
@@ -90,7 +101,9 @@ def build_song_data(
     rules_json: dict[str, Any]
     raw_dbfs = float(db(np.sqrt(np.mean(channels.sum(axis=0, dtype=np.float64) ** 2))))
     if target is None:
-        rules = draw_rules(roles, style_offsets_db or {}, np.random.default_rng([seed, 30]))
+        rules = draw_rules(
+            roles, style_offsets_db or {}, np.random.default_rng([seed, 30]), ENGINEERS[engineer]
+        )
         gains = target_gains_db(stage.clean, roles, sections, rules, sample_rate, soloist, hop)
         mix, gains32 = make_target(stage.clean, gains, hop, rms_dbfs=raw_dbfs)
         target = pcm16(mix)
@@ -139,12 +152,36 @@ def build_song_data(
 
 def synth_song(seed: int, cfg: SynthConfig) -> tuple[SongData, dict[str, float]]:
     """Generate one song (deterministic for a seed and config) and the seconds each step took."""
+    import pretty_midi as pm
+
+    if cfg.engineer not in ENGINEERS:
+        raise ValueError(f"unknown engineer {cfg.engineer!r}; choose from {', '.join(ENGINEERS)}")
     t0 = time.perf_counter()
-    sf2 = find_soundfont(cfg.soundfont)
+    sf2 = find_soundfont(cfg.soundfont) if cfg.pool is None else None
     arr = compose_band(seed, cfg.seconds, cfg.style)
     t1 = time.perf_counter()
     n = round(cfg.seconds * SAMPLE_RATE)
-    rendered = render_parts({p.name: p.midi for p in arr.parts}, arr.tempo, sf2, n, cfg.backend)
+    extra: dict[str, Any] = {}
+    if sf2 is None:
+        from models.data.sounds import render_from_pool
+
+        assert cfg.pool is not None
+        made = render_from_pool(arr, seed, cfg.pool, n, cfg.pool_only, cfg.augment)
+        rendered, song_sources = made.audio, made.sources
+        extra = {"sound_pool": cfg.pool, "augment": made.augments if cfg.augment else None}
+    else:
+        rendered = render_parts({p.name: p.midi for p in arr.parts}, arr.tempo, sf2, n, cfg.backend)
+        licence = soundfont_licence(sf2)
+        song_sources = [
+            {
+                "part": p.name,
+                "soundfont": sf2.name,
+                "program": f"GM drum kit {p.program}" if p.is_drum else
+                f"GM {p.program} {pm.program_to_instrument_name(p.program)}",
+                "licence": licence,
+            }
+            for p in arr.parts
+        ]  # fmt: skip
     t2 = time.perf_counter()
     sources = prepare_sources([rendered[p.name] for p in arr.parts])
     names = [p.name for p in arr.parts]
@@ -158,21 +195,10 @@ def synth_song(seed: int, cfg: SynthConfig) -> tuple[SongData, dict[str, float]]
         stage_cfg=cfg.stage,
         style_offsets_db=STYLES[arr.style].mix_offsets_db,
         soloist=names.index(arr.soloist),
+        engineer=cfg.engineer,
     )
-    import pretty_midi as pm
-
-    licence = soundfont_licence(sf2)
     meta = data.song.meta
-    meta.sources = [
-        {
-            "part": p.name,
-            "soundfont": sf2.name,
-            "program": f"GM drum kit {p.program}" if p.is_drum else
-            f"GM {p.program} {pm.program_to_instrument_name(p.program)}",
-            "licence": licence,
-        }
-        for p in arr.parts
-    ]  # fmt: skip
+    meta.sources = song_sources
     meta.extra = {
         "title": f"{arr.style} song (seed {seed})",
         "generator": GENERATOR,
@@ -183,6 +209,7 @@ def synth_song(seed: int, cfg: SynthConfig) -> tuple[SongData, dict[str, float]]
         "soloist": arr.soloist,
         "source_dbfs": SOURCE_DBFS,
         "levels_dbfs": [round(float(db(np.sqrt(np.mean(c**2)))), 1) for c in data.song.audio],
+        **extra,
         **meta.extra,
     }
     timings = {"compose_s": t1 - t0, "render_s": t2 - t1, **timings}

@@ -8,7 +8,7 @@ frame 0 the gain is frame 0's. models/data/README.md documents the rules.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -52,6 +52,59 @@ RIDE_S = 0.75
 FADE_PROBABILITY = 0.5
 FADE_S = (3.0, 6.0)
 FADE_DEPTH_DB = 40.0
+CHORUS_ROLES = ("rhythm", "keys", "brass", "strings")
+INTRO_ROLES = ("keys", "pad")
+
+
+@dataclass(frozen=True)
+class Engineer:
+    """One engineer's taste: the rules table and the rides (models/data/README.md, section 4)."""
+
+    name: str
+    role_levels_db: dict[str, float] = field(default_factory=lambda: dict(ROLE_LEVELS_DB))
+    style_offset_scale: float = 1.0
+    """How much of each style's per-role offsets this engineer applies."""
+    song_jitter_db: float = SONG_JITTER_DB
+    band_offset_db: tuple[float, float] = BAND_OFFSET_DB
+    solo_ride_db: tuple[float, float] = SOLO_RIDE_DB
+    chorus_lift_db: tuple[float, float] = CHORUS_LIFT_DB
+    chorus_roles: tuple[str, ...] = CHORUS_ROLES
+    intro_lift_db: float = INTRO_LIFT_DB
+    intro_roles: tuple[str, ...] = INTRO_ROLES
+    lead_ride_depth: tuple[float, float] = LEAD_RIDE_DEPTH
+    lead_ride_max_db: float = LEAD_RIDE_MAX_DB
+    ride_s: float = RIDE_S
+    fade_probability: float = FADE_PROBABILITY
+    fade_s: tuple[float, float] = FADE_S
+
+
+FIRST_ENGINEER = Engineer("first")
+"""The rules table above: the training, validation and test splits."""
+SECOND_LEVELS_DB = {
+    "lead": 0.0, "kick": -7.0, "snare": -4.0, "drums": -8.0, "bass": -3.0, "rhythm": -7.0,
+    "keys": -12.0, "pad": -11.0, "strings": -10.0, "brass": -13.0, "solo": -5.0, "other": -8.0,
+}  # fmt: skip
+SECOND_ENGINEER = Engineer(
+    "second",
+    role_levels_db=SECOND_LEVELS_DB,
+    style_offset_scale=0.5,
+    song_jitter_db=2.0,
+    band_offset_db=(-1.0, 3.0),
+    solo_ride_db=(1.0, 3.0),
+    chorus_lift_db=(2.0, 4.0),
+    chorus_roles=("drums", "rhythm", "keys", "pad", "strings", "brass"),
+    intro_lift_db=3.0,
+    intro_roles=("rhythm", "keys"),
+    lead_ride_depth=(0.6, 0.9),
+    lead_ride_max_db=6.0,
+    ride_s=1.5,
+    fade_probability=0.25,
+    fade_s=(6.0, 10.0),
+)
+"""A second engineer, only for the held-out-sounds split: a louder band, bass and snare up,
+kick, keys and brass down, bigger chorus lifts (drums too), small solo rides, a deeper and
+slower hand on the lead, fewer and longer fade-outs."""
+ENGINEERS = {e.name: e for e in (FIRST_ENGINEER, SECOND_ENGINEER)}
 
 
 @dataclass
@@ -65,9 +118,11 @@ class TargetRules:
     lead_ride_depth: float
     fade_s: float
     """0: no fade-out."""
+    engineer: str = "first"
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "engineer": self.engineer,
             "levels_db": [round(v, 2) for v in self.levels_db],
             "solo_ride_db": round(self.solo_ride_db, 2),
             "chorus_lift_db": round(self.chorus_lift_db, 2),
@@ -77,23 +132,29 @@ class TargetRules:
 
 
 def draw_rules(
-    roles: Sequence[str], style_offsets_db: dict[str, float], rng: np.random.Generator
+    roles: Sequence[str],
+    style_offsets_db: dict[str, float],
+    rng: np.random.Generator,
+    engineer: Engineer = FIRST_ENGINEER,
 ) -> TargetRules:
-    band = float(rng.uniform(*BAND_OFFSET_DB))
+    e = engineer
+    band = float(rng.uniform(*e.band_offset_db))
     levels = []
     for role in roles:
         jitter = float(
-            np.clip(rng.normal(0.0, SONG_JITTER_DB), -2 * SONG_JITTER_DB, 2 * SONG_JITTER_DB)
+            np.clip(rng.normal(0.0, e.song_jitter_db), -2 * e.song_jitter_db, 2 * e.song_jitter_db)
         )
-        level = ROLE_LEVELS_DB.get(role, ROLE_LEVELS_DB["other"]) + style_offsets_db.get(role, 0.0)
+        level = e.role_levels_db.get(role, e.role_levels_db["other"])
+        level += e.style_offset_scale * style_offsets_db.get(role, 0.0)
         levels.append(0.0 if role == "lead" else level + band + jitter)
-    fade = float(rng.uniform(*FADE_S)) if rng.random() < FADE_PROBABILITY else 0.0
+    fade = float(rng.uniform(*e.fade_s)) if rng.random() < e.fade_probability else 0.0
     return TargetRules(
         levels_db=levels,
-        solo_ride_db=float(rng.uniform(*SOLO_RIDE_DB)),
-        chorus_lift_db=float(rng.uniform(*CHORUS_LIFT_DB)),
-        lead_ride_depth=float(rng.uniform(*LEAD_RIDE_DEPTH)),
+        solo_ride_db=float(rng.uniform(*e.solo_ride_db)),
+        chorus_lift_db=float(rng.uniform(*e.chorus_lift_db)),
+        lead_ride_depth=float(rng.uniform(*e.lead_ride_depth)),
         fade_s=fade,
+        engineer=e.name,
     )
 
 
@@ -110,7 +171,9 @@ def _window(t: np.ndarray, start: float, end: float, ramp: float = RIDE_S) -> np
     return np.minimum(up, down)
 
 
-def _lead_ride(lead: np.ndarray, hop: int, depth: float, n_frames: int) -> np.ndarray:
+def _lead_ride(
+    lead: np.ndarray, hop: int, depth: float, n_frames: int, max_db: float = LEAD_RIDE_MAX_DB
+) -> np.ndarray:
     """The vocal ride: pull loud phrases down and lift quiet ones, with a slow hand."""
     frames = np.zeros(n_frames)
     n = min(len(lead) // hop, n_frames)
@@ -121,7 +184,7 @@ def _lead_ride(lead: np.ndarray, hop: int, depth: float, n_frames: int) -> np.nd
     if not active.any():
         return frames
     dev = np.where(active, level - np.median(level[active]), 0.0)
-    ride = np.clip(-depth * dev, -LEAD_RIDE_MAX_DB, LEAD_RIDE_MAX_DB)
+    ride = np.clip(-depth * dev, -max_db, max_db)
     held = np.zeros(n)
     cur = 0.0
     alpha = 1.0 - np.exp(-HOP_SECONDS / 0.3)  # one-pole, 0.3 s: a hand, not a compressor
@@ -148,23 +211,26 @@ def target_gains_db(
     sources: (S, n) dry; the static part puts each source's active RMS at its rule level.
     """
     hop = hop or round(HOP_SECONDS * sample_rate)
+    e = ENGINEERS[rules.engineer]
     n_src, n = sources.shape
     t = frame_times(n, sample_rate, hop)
     gains = np.zeros((len(t), n_src))
     for s in range(n_src):
         gains[:, s] = rules.levels_db[s] - float(db(active_rms(sources[s])))
     for sec in sections:
-        w = _window(t, sec["start_s"], sec["end_s"])
+        w = _window(t, sec["start_s"], sec["end_s"], e.ride_s)
         for s, role in enumerate(roles):
             if sec["name"] == "solo" and s == soloist:
                 gains[:, s] += rules.solo_ride_db * w
-            elif sec["name"] == "chorus" and role in ("rhythm", "keys", "brass", "strings"):
+            elif sec["name"] == "chorus" and role in e.chorus_roles:
                 gains[:, s] += rules.chorus_lift_db * w
-            elif sec["name"] == "intro" and role in ("keys", "pad"):
-                gains[:, s] += INTRO_LIFT_DB * w
+            elif sec["name"] == "intro" and role in e.intro_roles:
+                gains[:, s] += e.intro_lift_db * w
     for s, role in enumerate(roles):
         if role == "lead":
-            gains[:, s] += _lead_ride(sources[s], hop, rules.lead_ride_depth, len(t))
+            gains[:, s] += _lead_ride(
+                sources[s], hop, rules.lead_ride_depth, len(t), e.lead_ride_max_db
+            )
     if rules.fade_s > 0:
         end = n / sample_rate
         start = end - rules.fade_s
