@@ -123,8 +123,24 @@ def default_gain_source_name() -> str:
     return "alm-mr" if checkpoint_path("alm-mr").is_file() else "autofader"
 
 
+def is_checkpoint_name(name: str) -> bool:
+    """A gain source named by a checkpoint file (PATH.pt with its PATH.json beside it)."""
+    path = Path(name)
+    return path.suffix == ".pt" and path.is_file() and path.with_suffix(".json").is_file()
+
+
+def is_gain_source(name: str) -> bool:
+    """A registered name, or a checkpoint file (an experiment evaluated beside the shipped)."""
+    return name in GAIN_SOURCES or is_checkpoint_name(name)
+
+
 def make_gain_source(name: str | None = None) -> GainSource:
+    """A gain source by registered name or by checkpoint path (PATH.pt, run as a network)."""
     name = name or default_gain_source_name()
+    if name not in GAIN_SOURCES and is_checkpoint_name(name):
+        from models.inference import StreamingMixer
+
+        return StreamingMixer.from_checkpoint(Path(name), name)
     try:
         factory = GAIN_SOURCES[name]
     except KeyError:

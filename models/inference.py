@@ -3,7 +3,9 @@
 It owns everything around the network: the causal log-mel of each hop, a buffer of the last
 975 ms of mel frames per channel, the embedding refresh schedule (a sixth of the channels every
 50 ms for ALM-MR, every channel each 975 ms for ALM-SR), the carried GRU state, eval/no_grad and
-the denormalisation to dB. Fed the same audio it reproduces `models.alm.offline_forward`.
+the denormalisation to dB, and for a network that corrects the loudness auto-fader the
+auto-fader itself (fed 50 ms blocks) and the slew limit (models.alm.output). Fed the same audio
+it reproduces `models.alm.offline_gains_db`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from torch import nn
 from models.alm import MixerNet
 from models.alm.config import MEL_HOP, RMS_FLOOR_DB, SAMPLE_RATE, WINDOW_FRAMES
 from models.alm.network import ALMNet
+from models.alm.output import BASE_BLOCK, output_db
+from models.baselines.autofader import LoudnessAutoFader
 from models.dmc import DMCNet
 from models.gainsource import InputAudioError, check_hop
 
@@ -110,6 +114,12 @@ class StreamingMixer:
         hidden = self.model.config.gru_hidden if isinstance(self.model, ALMNet) else 1
         self._state = torch.zeros(1, n_channels, hidden)
         self._gains_db = np.zeros(n_channels, dtype=np.float64)
+        self._base: LoudnessAutoFader | None = None
+        if self.model.gain.has_base:
+            self._base = LoudnessAutoFader()
+            self._base.reset(n_channels, sample_rate)
+        self._base_db = np.zeros(n_channels, dtype=np.float64)
+        self._base_pending = np.zeros((n_channels, 0), dtype=np.float32)
         core: nn.Module = _Core(self.model, stateful)
         embed = self.model.embedding
         if self.jit:
@@ -128,12 +138,23 @@ class StreamingMixer:
         while pos < length:
             take = min(length - pos, frame - self._frame_pos)
             part = x[:, pos : pos + take]
+            if self._base is not None:
+                self._feed_base(hop[:, pos : pos + take])
             self._sumsq += torch.sum(part * part, dim=1, dtype=torch.float64)
             self._frame_pos += take
             pos += take
             if self._frame_pos == frame:
                 self._complete_frame()
         return self._gains_db.copy()
+
+    def _feed_base(self, part: np.ndarray) -> None:
+        """The auto-fader hears every whole 50 ms block as soon as it is complete."""
+        assert self._base is not None
+        buf = np.concatenate([self._base_pending, part.astype(np.float32)], axis=1)
+        whole = buf.shape[1] // BASE_BLOCK * BASE_BLOCK
+        for k in range(0, whole, BASE_BLOCK):
+            self._base_db = self._base.step(np.ascontiguousarray(buf[:, k : k + BASE_BLOCK]))
+        self._base_pending = buf[:, whole:]
 
     def _append_mel(self, x: torch.Tensor) -> None:
         """Adds the mel frames that end inside this hop to the per-channel buffer."""
@@ -167,7 +188,11 @@ class StreamingMixer:
         ms = self._sumsq / g.frame + 10.0 ** (RMS_FLOOR_DB / 10.0)
         rms_db = (10.0 * torch.log10(ms)).float()  # (c,)
         z, self._state = self._core(self._emb[None, :, None, :], rms_db[None, :, None], self._state)
-        self._gains_db = self.model.gain.to_db(z.double()).numpy()
+        base = torch.from_numpy(self._base_db) if self._base is not None else None
+        prev = torch.from_numpy(self._gains_db)
+        zz = z.double()[:, None]  # (c, 1): one frame
+        out = output_db(self.model.gain, zz, None if base is None else base[:, None], prev)
+        self._gains_db = out[:, 0].numpy()
         self._frame += 1
         self._frame_pos = 0
         self._sumsq.zero_()

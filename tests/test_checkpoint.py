@@ -139,3 +139,22 @@ def test_embedding_sizes_are_bounded_too(tmp_path: Path) -> None:
     sidecar.write_text(json.dumps(meta))
     with pytest.raises(CheckpointError, match=r"embedding\.widths\[3\] must be a whole number"):
         load_model(path)
+
+
+def test_a_checkpoint_path_is_a_gain_source(tmp_path: Path) -> None:
+    from models.alm.config import ALMConfig, GainRange
+    from models.alm.network import ALMNet
+    from models.embedding.student import StudentEmbedding
+    from models.gainsource import is_gain_source, make_gain_source
+
+    gain = GainRange(min_db=-40.0, max_db=24.0, base="autofader", max_step_db=1.2)
+    model = ALMNet(StudentEmbedding(), ALMConfig(gain=gain))
+    path = save_model(model, tmp_path / "corrector")
+    assert is_gain_source(str(path)) and is_gain_source("autofader")
+    assert not is_gain_source(str(tmp_path / "missing.pt"))
+    source = make_gain_source(str(path))
+    assert isinstance(source, StreamingMixer) and source.model.gain == gain
+    source.reset(2, 48_000)
+    assert np.isfinite(source.step(np.zeros((2, 2400), np.float32))).all()
+    with pytest.raises(ValueError, match="unknown gain source"):
+        make_gain_source(str(tmp_path / "missing.pt"))

@@ -171,3 +171,66 @@ def test_gain_supervision_aims_each_prediction_at_the_frame_it_is_heard_on(data:
     assert float(gain_loss(pred + 3.0, zero, -40.0, 50.0)) == pytest.approx(3.0, abs=1e-4)
     tail = chunk_ideal(seq, song.n_frames - 5, 10, shift=1)  # past the end: unknown (NaN)
     assert tail is not None and torch.isnan(tail[0, :, 4:]).all()
+
+
+def test_centered_gain_loss_scores_only_the_balance() -> None:
+    ideal = torch.tensor([[[-10.0, -10.0], [0.0, 0.0], [float("nan"), float("nan")]]])
+    offset = ideal.nan_to_num(0.0) + 6.0  # every known channel 6 dB up: same balance
+    assert float(gain_loss(offset, ideal, -40.0, 24.0, centered=True)) == pytest.approx(0.0)
+    assert float(gain_loss(offset, ideal, -40.0, 24.0)) == pytest.approx(6.0)
+    wrong = offset.clone()
+    wrong[0, 0] += 4.0  # channel 0 4 dB too loud against channel 1: 2 dB each after centring
+    assert float(gain_loss(wrong, ideal, -40.0, 24.0, centered=True)) == pytest.approx(2.0)
+
+
+def test_level_matched_loss_ignores_the_overall_level() -> None:
+    loss = make_loss("mrstft-floor-matched")
+    x = torch.randn(2, 48_000) * 0.1
+    assert float(loss(0.25 * x, x)) == pytest.approx(0.0, abs=1e-4)
+    assert float(make_loss("mrstft-floor")(0.25 * x, x)) > 0.1
+    other = torch.randn(2, 48_000) * 0.1
+    assert float(loss(x + other, x)) > 0.1
+
+
+def test_training_loss_hears_the_corrected_slewed_gains(data: Path) -> None:
+    """With an auto-fader base and a slew limit, the loss mixes with exactly the gains the
+    streaming runner would output (models.alm.output), carried across chunks."""
+    from models.alm.output import output_db
+    from models.train.batches import chunk_base, chunk_inputs
+
+    gain = {"min_db": -40.0, "max_db": 24.0, "base": "autofader", "max_step_db": 1.2}
+    cfg = tiny(data, model={**load_config(TINY).model, "gain": gain})
+    trainer = Trainer(cfg, data / "runs-base")
+    song = trainer.train_songs[0]
+    assert song.base_db is not None and song.base_db.shape == song.rms_db.shape
+    phase = trainer.geometry.default_phase(song.n_channels)
+    seq = Sequence([song], [5], [phase], 20, 10)
+    prev = torch.full((1, song.n_channels), -3.0)
+    trainer.model.eval()
+    with torch.no_grad():
+        loss, _, last = trainer._chunk_loss(trainer.model, seq, 0, 10, False, None, prev)
+        emb, rms, mask, audio, target = chunk_inputs(seq, 0, 10, trainer.geometry)
+        z, _ = trainer.model(emb, rms, mask, None)
+        base = chunk_base(seq, 0, 10)
+        g = output_db(trainer.model.gain, z, base, prev)
+        mix = apply_gains_zero_latency(
+            audio, 10 ** (g / 20), trainer.geometry.frame, 10 ** (prev / 20), ramp=True
+        )
+    assert torch.equal(base[0], song.base_db[:, 5:15])
+    assert float(loss) == pytest.approx(float(trainer.loss_fn(mix, target)), rel=1e-6)
+    assert torch.allclose(last, g[..., -1])
+    assert float(torch.diff(torch.cat([prev[..., None], g], -1)).abs().max()) <= 1.2 + 1e-5
+
+
+def test_a_run_can_start_from_a_checkpoint_and_refuses_another_network(
+    data: Path, tmp_path: Path
+) -> None:
+    first = Trainer(tiny(data), tmp_path).run()
+    cont = Trainer(tiny(data, name="cont", init=first["checkpoint"]), tmp_path)
+    source = load_model(Path(first["checkpoint"]))
+    for key, value in source.state_dict().items():
+        assert torch.equal(cont.model.state_dict()[key], value), key
+    assert cont.embedding_stats["initialised_from"] == "tiny.pt"
+    other = {**load_config(TINY).model, "gru_hidden": 8}
+    with pytest.raises(ValueError, match="not the network this config trains"):
+        Trainer(tiny(data, name="bad", model=other, init=first["checkpoint"]), tmp_path)

@@ -9,6 +9,7 @@ import torch
 from models.alm.config import ALMConfig, DMCConfig, GainRange, Geometry, geometry_for
 from models.alm.features import check_audio, frame_embeddings, frame_rms_db
 from models.alm.mixing import apply_gains_zero_latency, zero_latency_gains
+from models.alm.output import autofader_levels, frame_base_db, output_db
 from models.embedding import EmbeddingModule
 from models.embedding.frontend import CausalLogMel
 
@@ -21,6 +22,7 @@ __all__ = [
     "apply_gains_zero_latency",
     "geometry_for",
     "offline_forward",
+    "offline_gains_db",
     "zero_latency_gains",
 ]
 
@@ -64,3 +66,15 @@ def offline_forward(
     emb = frame_embeddings(model.embedding, model.frontend, audio, geometry, phase)
     rms = frame_rms_db(audio, geometry.frame)
     return model(emb, rms, mask, state)
+
+
+def offline_gains_db(model: MixerNet, audio: torch.Tensor) -> torch.Tensor:
+    """audio: (1, channels, samples) -> the gains in dB (channels, F) the network outputs, with
+    its base level and slew limit (models.alm.output): row t is heard on frame t+1. Float64, as
+    the streaming runner computes them."""
+    z, _ = offline_forward(model, audio)
+    base = None
+    if model.gain.has_base:
+        levels = autofader_levels(audio[0].numpy())
+        base = frame_base_db(levels, model.geometry, z.shape[-1]).double()
+    return output_db(model.gain, z[0].double(), base)

@@ -6,6 +6,14 @@ a console fader can usefully cover; the safety stage then applies the show's own
 Bounded and smooth in dB, it cannot mute or explode, and its initial bias puts an untrained
 network at 0 dB. The paper's ReLU-linear gain is available as output="relu_linear" (relu(z) is
 the linear gain, clamped to the same dB range when converted).
+
+Two measured additions (models.alm.output, README "Results"), both part of the network's output
+and so identical in training, evaluation and live:
+- base="autofader": z is a bounded correction, correction_db * tanh(z), on top of the causal
+  loudness auto-fader's gain (models.baselines.autofader, streamed in 50 ms blocks), so an
+  untrained network is the auto-fader;
+- max_step_db > 0: a soft slew limit, each 50 ms frame moves the gain by
+  max_step_db * tanh((wanted - previous) / max_step_db), never more than max_step_db.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ MR_REFRESH = 6
 """ALM-MR refreshes each channel's embedding every 6 F2 frames (300 ms)."""
 RMS_FLOOR_DB = -100.0
 OUTPUTS = ("bounded_db", "relu_linear")
+BASES = ("none", "autofader")
 
 
 @dataclass(frozen=True)
@@ -74,34 +83,60 @@ class GainRange:
     output: str = "bounded_db"
     min_db: float = -40.0
     max_db: float = 12.0
+    base: str = "none"
+    """"autofader": the output corrects the loudness auto-fader's gain (bounded_db only)."""
+    correction_db: float = 12.0
+    """With base "autofader": the correction is correction_db * tanh(z)."""
+    max_step_db: float = 0.0
+    """> 0: soft slew limit per F2 frame (models.alm.output.slew); 0: none."""
 
     def __post_init__(self) -> None:
         if self.output not in OUTPUTS:
             raise ValueError(f"output must be one of {OUTPUTS}, got {self.output!r}")
         if not self.min_db < 0.0 < self.max_db:
             raise ValueError(f"need min_db < 0 < max_db, got {self.min_db}, {self.max_db}")
+        if self.base not in BASES:
+            raise ValueError(f"base must be one of {BASES}, got {self.base!r}")
+        if self.base != "none" and self.output != "bounded_db":
+            raise ValueError("a base level needs output 'bounded_db'")
+        if self.correction_db <= 0 or self.max_step_db < 0:
+            raise ValueError("need correction_db > 0 and max_step_db >= 0")
+
+    @property
+    def has_base(self) -> bool:
+        return self.base != "none"
 
     def initial_bias(self) -> float:
-        """Bias of the last unit that makes an untrained network output 0 dB."""
+        """Bias of the last unit that makes an untrained network output 0 dB (with a base: no
+        correction)."""
+        if self.has_base:
+            return 0.0
         if self.output == "relu_linear":
             return 1.0
         u = -self.min_db / (self.max_db - self.min_db)
         return math.log(u / (1.0 - u))
 
-    def to_db(self, z: torch.Tensor) -> torch.Tensor:
-        """The one denormalising function: the network's output logit -> gain in dB, in limits.
+    def to_db(self, z: torch.Tensor, base_db: torch.Tensor | None = None) -> torch.Tensor:
+        """The one denormalising function: the network's output logit -> gain in dB, in limits
+        (before any slew limit: models.alm.output.output_db applies that).
 
+        base_db: the auto-fader's gain for the same frames (needed when `has_base`).
         Computed in z's dtype: the streaming runner passes float64 so the sigmoid and the offset
         do not round the result to float32's ~4e-6 dB steps near 0 dB.
         """
+        if self.has_base:
+            if base_db is None:
+                raise ValueError("this output corrects a base level: pass base_db")
+            wanted = base_db.to(z.dtype) + self.correction_db * torch.tanh(z)
+            return wanted.clamp(self.min_db, self.max_db)
         if self.output == "bounded_db":
             return self.min_db + torch.sigmoid(z) * (self.max_db - self.min_db)
         floor = 10.0 ** (self.min_db / 20.0)
         return (20.0 * torch.log10(torch.clamp(z, min=floor))).clamp(self.min_db, self.max_db)
 
-    def to_linear(self, z: torch.Tensor) -> torch.Tensor:
-        """The output logit -> linear amplitude gain (differentiable; what the loss mixes with)."""
-        return torch.pow(10.0, self.to_db(z) / 20.0)
+    def to_linear(self, z: torch.Tensor, base_db: torch.Tensor | None = None) -> torch.Tensor:
+        """The output logit -> linear amplitude gain (differentiable), before any slew limit."""
+        return torch.pow(10.0, self.to_db(z, base_db) / 20.0)
 
 
 @dataclass(frozen=True)

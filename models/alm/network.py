@@ -22,13 +22,16 @@ def channel_encoder(cfg: ALMConfig) -> nn.TransformerEncoderLayer:
 
 
 def gain_mlp(width: int, gain: GainRange) -> nn.Sequential:
-    """width -> 64 -> 32 -> 1 with PReLU; the last bias starts the output at 0 dB."""
+    """width -> 64 -> 32 -> 1 with PReLU; the last bias starts the output at 0 dB. With a base
+    level the last weights start at zero too: an untrained network outputs the base exactly."""
     mlp = nn.Sequential(
         nn.Linear(width, 64), nn.PReLU(), nn.Linear(64, 32), nn.PReLU(), nn.Linear(32, 1)
     )
     last = mlp[-1]
     assert isinstance(last, nn.Linear)
     nn.init.constant_(last.bias, gain.initial_bias())
+    if gain.has_base:
+        nn.init.zeros_(last.weight)
     return mlp
 
 

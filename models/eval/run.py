@@ -254,9 +254,9 @@ def evaluate(
     """Evaluates `systems` on the songs of DIR/split, in `workers` processes (one torch thread
     each when more than one); returns {"summary", "rows", "flagged", "markdown", ...}."""
     unknown = [s for s in systems if s not in KNOWN_SYSTEMS]
-    from models.gainsource import GAIN_SOURCES
+    from models.gainsource import GAIN_SOURCES, is_gain_source
 
-    unknown = [s for s in unknown if s not in GAIN_SOURCES]
+    unknown = [s for s in unknown if not is_gain_source(s)]
     if unknown:
         raise EvalError(f"unknown system(s) {', '.join(unknown)}; choose from "
                         f"{', '.join(sorted({*KNOWN_SYSTEMS, *GAIN_SOURCES}))}")  # fmt: skip

@@ -148,12 +148,37 @@ def chunk_ideal(seq: Sequence, offset: int, length: int, shift: int) -> torch.Te
     return out
 
 
+def chunk_base(seq: Sequence, offset: int, length: int) -> torch.Tensor:
+    """(B, C, L) the auto-fader level each frame of a chunk reads (0 dB on padded channels)."""
+    c_max = max(s.n_channels for s in seq.songs)
+    out = torch.zeros(len(seq.songs), c_max, length)
+    for b, (song, start) in enumerate(zip(seq.songs, seq.starts, strict=True)):
+        if song.base_db is None:
+            raise ValueError(f"{song.name}: no auto-fader levels computed")
+        a = start + offset
+        out[b, : song.n_channels] = song.base_db[:, a : a + length]
+    return out
+
+
 def gain_loss(
-    gains_db: torch.Tensor, ideal_db: torch.Tensor, low: float, high: float
+    gains_db: torch.Tensor,
+    ideal_db: torch.Tensor,
+    low: float,
+    high: float,
+    centered: bool = False,
 ) -> torch.Tensor:
-    """Mean |gain - ideal| in dB over the known entries, the ideal clipped to [low, high]."""
+    """Mean |gain - ideal| in dB over the known entries, the ideal clipped to [low, high].
+
+    centered: the mean difference over each frame's known channels is removed first, so only
+    the balance between channels counts, not the overall level (what the balance metric and
+    the level-matched MR-STFT measure).
+    """
     known = torch.isfinite(ideal_db)
     if not bool(known.any()):
         return gains_db.sum() * 0.0
-    target = ideal_db[known].clamp(low, high)
-    return torch.mean(torch.abs(gains_db[known] - target))
+    target = torch.where(known, ideal_db.clamp(low, high), torch.zeros_like(ideal_db))
+    diff = torch.where(known, gains_db - target, torch.zeros_like(gains_db))  # (B, C, L)
+    if centered:
+        count = known.sum(dim=1, keepdim=True).clamp(min=1)
+        diff = diff - diff.sum(dim=1, keepdim=True) / count
+    return torch.sum(torch.abs(diff) * known) / known.sum()

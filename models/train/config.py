@@ -48,10 +48,16 @@ class TrainConfig:
     embedding: dict[str, Any] = field(default_factory=lambda: {"kind": "student"})
     distill: DistillConfig | None = None
     """When set (student embedding), start from the distilled student, distilling it if needed."""
+    init: str = ""
+    """A checkpoint (NAME.pt with its sidecar) whose weights, embedding included, start the run
+    instead of the distilled student: training continued on other data. "": none."""
     loss: str = "mrstft"
     gain_loss_weight: float = 0.0
     """Weight of an auxiliary L1 (dB) between the predicted gains and the engineer's gains
     (the data engine's target gains at the channel's level); 0: the mix loss alone."""
+    gain_loss_centered: bool = False
+    """True: that L1 ignores the overall level (each frame's mean difference over channels is
+    removed), i.e. it scores the balance between channels only."""
     steps: int = 1000
     frozen_steps: int = 800
     """Steps with the embedding frozen (cached embeddings); the rest fine-tune it."""

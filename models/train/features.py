@@ -17,6 +17,7 @@ import torch
 
 from models.alm.config import MEL_HOP, SAMPLE_RATE, WINDOW_FRAMES, Geometry
 from models.alm.features import frame_rms_db
+from models.alm.output import autofader_levels, frame_base_db
 from models.embedding import EmbeddingModule
 from models.embedding.frontend import CausalLogMel
 
@@ -34,6 +35,7 @@ class SongFeatures:
     mel: torch.Tensor  # (C, n_mels, WINDOW_FRAMES + M): silence columns first
     emb_end: torch.Tensor  # (C, F + 1, D): row F is the silence embedding
     ideal_db: torch.Tensor | None = None  # (C, F): the engineer's gain at the end of each frame
+    base_db: torch.Tensor | None = None  # (C, F): the auto-fader's level each frame reads
 
     @property
     def n_frames(self) -> int:
@@ -121,6 +123,7 @@ def song_features(
     mel = torch.cat([lead, mel], dim=-1).contiguous()  # (C, n_mels, W + M)
     feats = SongFeatures(name, x.half(), torch.from_numpy(target), rms, mel, torch.zeros(0))
     feats.emb_end = frozen_embeddings(feats, embedding, geometry)
+    feats.base_db = frame_base_db(autofader_levels(audio), geometry, feats.n_frames)
     if ideal_db is not None:
         n_frames = rms.shape[1]
         hop = SAMPLE_RATE // 20

@@ -17,10 +17,12 @@ from torch import nn
 
 from models.alm.config import ALMConfig, DMCConfig
 from models.alm.network import ALMNet
+from models.alm.output import output_db
 from models.checkpoint import build_model, save_model
 from models.dmc import DMCNet
 from models.train.batches import (
     Sequence,
+    chunk_base,
     chunk_ideal,
     chunk_inputs,
     draw_sequence,
@@ -122,11 +124,21 @@ class Trainer:
         self.train_s = 0.0
         if resume:
             self._resume()
-        self.train_songs = self._load("train", cfg.max_songs)
-        self.val_songs = self._load("validation", cfg.validation_songs) if self.rank == 0 else []
+        self.train_names = [f.name for f in song_folders(self._data(), "train")]
+        self.train_names = self.train_names[: cfg.max_songs or None]
+        self.train_songs: list[SongFeatures] = []
+        self.val_songs: list[SongFeatures] = []
+        if self.step < cfg.steps:  # a finished run (resumed to export it) needs no features
+            self.train_songs = self._load("train", cfg.max_songs)
+            self.train_names = [s.name for s in self.train_songs]
+            if self.rank == 0:
+                self.val_songs = self._load("validation", cfg.validation_songs)
 
     def _prepare_embedding(self) -> dict[str, Any]:
-        """Starts a student embedding from its distilled weights (distilling once if needed)."""
+        """Starts a student embedding from its distilled weights (distilling once if needed), or
+        the whole network from `init`'s weights."""
+        if self.cfg.init:
+            return self._init_from(self.cfg.resolve(self.cfg.init, REPO_ROOT))
         d = self.cfg.distill
         if self.cfg.embedding.get("kind") != "student" or d is None:
             return {}
@@ -146,6 +158,27 @@ class Trainer:
         stats = load_student_state(self.model.embedding, path)  # type: ignore[arg-type]
         self.model.embedding.spec["distilled_from"] = "mn04"
         return {"distilled_from": "mn04", "student_file": path.name, **stats}
+
+    def _init_from(self, path: Path) -> dict[str, Any]:
+        """Loads every weight of a checkpoint of the same architecture (models.checkpoint); its
+        output settings (base level, slew) may differ from this config's."""
+        from models.checkpoint import CheckpointError, load_model, read_sidecar
+
+        source = load_model(path)
+        try:
+            self.model.load_state_dict(source.state_dict(), strict=True)
+        except RuntimeError as exc:
+            raise CheckpointError(f"{path}: not the network this config trains ({exc})") from None
+        meta = read_sidecar(path)
+        if "distilled_from" in meta["embedding"]:
+            self.model.embedding.spec["distilled_from"] = meta["embedding"]["distilled_from"]
+        before = meta.get("training", {})
+        return {
+            **before.get("embedding", {}),
+            "initialised_from": path.name,
+            "initial_data": before.get("data"),
+            "initial_steps": before.get("steps"),
+        }
 
     def _embedding(self) -> nn.Module:
         return cast(nn.Module, self.model.embedding)
@@ -225,22 +258,25 @@ class Trainer:
         self, net: nn.Module, seq: Sequence, offset: int, length: int, finetune: bool,
         state: torch.Tensor | None, prev: torch.Tensor | None,
     ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:  # fmt: skip
+        """One chunk's loss; prev (B, C): the gain (dB) in force before the chunk, carried."""
         emb, rms, mask, audio, target = chunk_inputs(
             seq, offset, length, self.geometry, self.model.embedding if finetune else None
         )
         z, state = net(emb, rms, mask, state)
-        gains = self.model.gain.to_linear(z)  # (B, C, L)
-        mix = mix_output(audio, gains, self.geometry.frame, self.cfg.latency, prev)
+        rng = self.model.gain
+        base = chunk_base(seq, offset, length) if rng.has_base else None
+        g_db = output_db(rng, z, base, prev)  # (B, C, L): the base level and slew applied
+        gains = torch.pow(10.0, g_db / 20.0)
+        initial = None if prev is None else torch.pow(10.0, prev / 20.0)
+        mix = mix_output(audio, gains, self.geometry.frame, self.cfg.latency, initial)
         loss = self.loss_fn(mix, target)
         if self.cfg.gain_loss_weight > 0:
             ideal = chunk_ideal(seq, offset, length, 1 if self.cfg.latency == "zero" else 0)
             if ideal is not None:
-                rng = self.model.gain
-                g_db = rng.to_db(z)
                 loss = loss + self.cfg.gain_loss_weight * gain_loss(
-                    g_db, ideal, rng.min_db, rng.max_db
+                    g_db, ideal, rng.min_db, rng.max_db, self.cfg.gain_loss_centered
                 )
-        return loss, state, gains[..., -1].detach()
+        return loss, state, g_db[..., -1].detach()
 
     def run(self) -> dict[str, Any]:
         cfg = self.cfg
@@ -319,7 +355,7 @@ class Trainer:
         training = {
             "config": cfg.to_json(),
             "data": str(cfg.data),
-            "train_songs": [s.name for s in self.train_songs],
+            "train_songs": self.train_names,
             "steps": self.step,
             "train_s": round(self.train_s, 1),
             "processes": self.world,

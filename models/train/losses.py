@@ -6,6 +6,9 @@
 FLOOR_DBFS gives: our channels carry mic self-noise (-90 to -70 dBFS) that the target mix lacks
 and no gain can remove, and without a floor the log-magnitude term is dominated by those quiet
 bins (on a validation song the per-frame oracle and RAW differ by 0.02 in it).
+"mrstft-floor-matched" scales each mix by the one gain that best matches the target (least
+squares) first, as the level-matched evaluation does: the mix loss then scores the balance and
+the rides, not the overall level (which plain MR-STFT rewards turning down).
 """
 
 from __future__ import annotations
@@ -53,6 +56,20 @@ class MRSTFTLoss(nn.Module):
         return sum(loss(a, b) for loss in self.resolutions) / len(self.resolutions)
 
 
+class LevelMatched(nn.Module):
+    """A mix loss after scaling each mix by its least-squares gain to the target."""
+
+    def __init__(self, inner: nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, mix: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        scale = torch.sum(mix * target, dim=-1, keepdim=True) / (
+            torch.sum(mix * mix, dim=-1, keepdim=True) + 1e-9
+        )
+        return self.inner(mix * scale.clamp(min=1e-3), target)
+
+
 class L1Loss(nn.Module):
     """Time-domain mean absolute error (a simple reference loss)."""
 
@@ -64,9 +81,14 @@ def floored_mrstft() -> nn.Module:
     return MRSTFTLoss(floor_dbfs=FLOOR_DBFS)
 
 
+def matched_floored_mrstft() -> nn.Module:
+    return LevelMatched(MRSTFTLoss(floor_dbfs=FLOOR_DBFS))
+
+
 LOSSES: dict[str, Callable[[], nn.Module]] = {
     "mrstft": MRSTFTLoss,
     "mrstft-floor": floored_mrstft,
+    "mrstft-floor-matched": matched_floored_mrstft,
     "l1": L1Loss,
 }
 """Losses by name (the `loss` field of a training config)."""
