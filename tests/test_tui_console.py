@@ -12,7 +12,15 @@ from bridge.outputs.x32.client import X32Client
 from bridge.outputs.x32.law import quantize
 from bridge.tui import MixerApp, make_app
 from bridge.virtual_console import VirtualConsole
-from tests.paced import LIMIT_S, hops_after, latest, paced_show, quit_and_join, run_until
+from tests.paced import (
+    LIMIT_S,
+    hops_after,
+    latest,
+    paced_show,
+    quit_and_join,
+    run_until,
+    wait_until,
+)
 from tests.test_tui import master_text, run, strips
 
 N = 4
@@ -64,6 +72,10 @@ def test_connection_freeze_and_human_override(console: VirtualConsole) -> None:
             # object, so a set still queued in its socket would otherwise land after the hand.
             assert client.flush(LIMIT_S)
             console.move_fader(2, 0.3)
+            # The console's report reaches the client before the next hop is stepped. (Known gap,
+            # not tested here: a set the client sends in the few ms between a person's move and
+            # its report lands after the hand, and nothing puts the person's value back yet.)
+            assert wait_until(lambda: 1 in client.overridden)
             await run_until(pilot, show, lambda: "human" in strips(app)[1].text)
             await run_until(pilot, show, lambda: "held by hand: ch 2" in master_text(app))
             mark = latest(show).index
