@@ -474,3 +474,46 @@ class ReceiveGuard(Generic[T]):
             reason,
             detail,
         )
+
+
+class LinkedOutput(Generic[F]):
+    """What every fader-link output shows the engine alike, read through its `link`: the person
+    and release callbacks, the held channels, release, the link report and the adopted base."""
+
+    link: FaderLink[F]
+
+    @property
+    def on_human_move(self) -> HumanMoveCallback | None:
+        """Called from the output's thread as (capture index, dB); may be set after construction."""
+        return self.link.on_human_move
+
+    @on_human_move.setter
+    def on_human_move(self, callback: HumanMoveCallback | None) -> None:
+        self.link.on_human_move = callback
+
+    @property
+    def on_release(self) -> Callable[[int], None] | None:
+        """Called as (capture index) when a person hands a fader back from the other side."""
+        return self.link.on_release
+
+    @on_release.setter
+    def on_release(self, callback: Callable[[int], None] | None) -> None:
+        self.link.on_release = callback
+
+    @property
+    def overridden(self) -> frozenset[int]:
+        """Capture channel indices a person has taken over; we do not send to these."""
+        return self.link.held_overrides()
+
+    def release(self, index: int) -> None:
+        """Give channel `index` back to the engine; its next value is sent from where it is now."""
+        self.link.release(index)
+
+    def link_report(self) -> LinkReport:
+        """The link's state and what the other side holds, for the engine (once per hop)."""
+        return self.link.report()
+
+    def take_base(self) -> list[float | None] | None:
+        """The levels read at connect or resync (dB), once; the engine starts from these (None
+        where the other side shows no positions, e.g. a MIDI surface)."""
+        return self.link.take_base()

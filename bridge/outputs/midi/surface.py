@@ -16,13 +16,18 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable
 from types import TracebackType
 
 import numpy as np
 
 from bridge.outputs.base import HumanMoveCallback
-from bridge.outputs.link import FaderLink, FaderState, LinkReport, LinkState, ReceiveGuard
+from bridge.outputs.link import (
+    FaderLink,
+    FaderState,
+    LinkedOutput,
+    LinkState,
+    ReceiveGuard,
+)
 from bridge.outputs.midi.law import FaderLaw, db_to_value, value_to_db
 from bridge.outputs.midi.mappings import Incoming, MackieMapping, Mapping
 from bridge.outputs.midi.ports import MidiPort
@@ -34,7 +39,7 @@ RECENT_S = 1.0
 """Values we sent are remembered this long, so echoes are not taken for a person."""
 
 
-class MidiSurface:
+class MidiSurface(LinkedOutput[FaderState]):
     """Moves surface (or host) faders from gains in dB through a mapping and a law."""
 
     def __init__(
@@ -155,39 +160,9 @@ class MidiSurface:
 
     # --- override ------------------------------------------------------------------------------
 
-    @property
-    def on_human_move(self) -> HumanMoveCallback | None:
-        """Called from the worker as (capture index, dB); may be set after construction."""
-        return self.link.on_human_move
-
-    @on_human_move.setter
-    def on_human_move(self, callback: HumanMoveCallback | None) -> None:
-        self.link.on_human_move = callback
-
-    @property
-    def on_release(self) -> Callable[[int], None] | None:
-        """Called as (capture index) when a person brings a held fader back to our level."""
-        return self.link.on_release
-
-    @on_release.setter
-    def on_release(self, callback: Callable[[int], None] | None) -> None:
-        self.link.on_release = callback
-
-    @property
-    def overridden(self) -> frozenset[int]:
-        return self.link.held_overrides()
-
     def release(self, index: int) -> None:
-        self.link.release(index)
-        self._wake.set()
-
-    def link_report(self) -> LinkReport:
-        """Live, or a fault; what the surface last reported per channel (None: not yet)."""
-        return self.link.report()
-
-    def take_base(self) -> list[float | None] | None:
-        """Always None: a MIDI surface shows no positions at connect."""
-        return self.link.take_base()
+        super().release(index)
+        self._wake.set()  # the worker sends the released fader's next value at once
 
     def surface_value(self, index: int) -> int | None:
         """Last value the other side reported for capture channel `index`."""

@@ -18,13 +18,20 @@ import select
 import socket
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from types import TracebackType
 
 import numpy as np
 
 from bridge.outputs.base import HumanMoveCallback
-from bridge.outputs.link import FaderLink, FaderState, LinkReport, LinkState, ReceiveGuard, close
+from bridge.outputs.link import (
+    FaderLink,
+    FaderState,
+    LinkedOutput,
+    LinkState,
+    ReceiveGuard,
+    close,
+)
 from bridge.outputs.osc import decode_message
 from bridge.outputs.reaper import codec as rc
 
@@ -48,7 +55,7 @@ def _near(a: float | None, b: float | None) -> bool:
     return a is not None and b is not None and close(a, b, TOLERANCE_DB)
 
 
-class ReaperOscClient:
+class ReaperOscClient(LinkedOutput[FaderState]):
     """Drives REAPER track volumes from gains in dB; implements `GainSink`."""
 
     def __init__(
@@ -313,40 +320,6 @@ class ReaperOscClient:
             return line
 
     # --- override and state --------------------------------------------------------------------
-
-    @property
-    def on_human_move(self) -> HumanMoveCallback | None:
-        """Called from the receive thread as (capture index, dB); may be set after construction."""
-        return self.link.on_human_move
-
-    @on_human_move.setter
-    def on_human_move(self, callback: HumanMoveCallback | None) -> None:
-        self.link.on_human_move = callback
-
-    @property
-    def on_release(self) -> Callable[[int], None] | None:
-        """Called as (capture index) when a person hands a track back from REAPER itself."""
-        return self.link.on_release
-
-    @on_release.setter
-    def on_release(self, callback: Callable[[int], None] | None) -> None:
-        self.link.on_release = callback
-
-    @property
-    def overridden(self) -> frozenset[int]:
-        """Capture channel indices a person has taken over; we do not send to these."""
-        return self.link.held_overrides()
-
-    def release(self, index: int) -> None:
-        """Give channel `index` back to the engine; its next value is sent from where it is now."""
-        self.link.release(index)
-
-    def link_report(self) -> LinkReport:
-        return self.link.report()
-
-    def take_base(self) -> list[float | None] | None:
-        """The track volumes read at connect or resync (dB), once; the engine starts there."""
-        return self.link.take_base()
 
     @property
     def names(self) -> list[str]:

@@ -28,7 +28,13 @@ import numpy as np
 
 from bridge.config import X32_PORT, XREMOTE_RENEW_S
 from bridge.outputs.base import HumanMoveCallback
-from bridge.outputs.link import FaderLink, FaderState, LinkReport, LinkState, ReceiveGuard
+from bridge.outputs.link import (
+    FaderLink,
+    FaderState,
+    LinkedOutput,
+    LinkState,
+    ReceiveGuard,
+)
 from bridge.outputs.osc import decode_message, encode_message
 from bridge.outputs.x32.law import MAX_STEP, db_to_fader_array, fader_step, fader_to_db
 from bridge.outputs.x32.models import X32, ConsoleModel
@@ -67,7 +73,7 @@ class X32Fader(FaderState):
     name_query_sent: float | None = None
 
 
-class X32Client:
+class X32Client(LinkedOutput[X32Fader]):
     """Drives X32/M32 (or, with `model=XAIR`, X-Air/MR) channel faders; implements `GainSink`."""
 
     def __init__(
@@ -139,26 +145,6 @@ class X32Client:
         for i, ch in enumerate(chans):
             self._dispatch[model.fader_address(ch)] = partial(self._on_fader, i)
             self._dispatch[model.name_address(ch)] = partial(self._on_name, i)
-
-    @property
-    def on_human_move(self) -> HumanMoveCallback | None:
-        """Called from the receive thread as (capture index, dB); may be set after construction."""
-        return self.link.on_human_move
-
-    @on_human_move.setter
-    def on_human_move(self, callback: HumanMoveCallback | None) -> None:
-        self.link.on_human_move = callback
-
-    @property
-    def on_release(self) -> Callable[[int], None] | None:
-        """Called as (capture index) when a person hands a fader back from the console."""
-        return self.link.on_release
-
-    @on_release.setter
-    def on_release(self, callback: Callable[[int], None] | None) -> None:
-        self.link.on_release = callback
-
-    # --- lifecycle -----------------------------------------------------------------------------
 
     def connect(self) -> X32Client:
         """Probe with /xinfo, subscribe with /xremote, read names and faders; returns self.
@@ -325,23 +311,6 @@ class X32Client:
         return line
 
     # --- override and state --------------------------------------------------------------------
-
-    @property
-    def overridden(self) -> frozenset[int]:
-        """Capture channel indices a person has taken over; we do not send to these."""
-        return self.link.held_overrides()
-
-    def release(self, index: int) -> None:
-        """Give channel `index` back to the engine; its next value is sent from where it is now."""
-        self.link.release(index)
-
-    def link_report(self) -> LinkReport:
-        """The link's state and what the console holds, for the engine (once per hop)."""
-        return self.link.report()
-
-    def take_base(self) -> list[float | None] | None:
-        """The faders read at connect or resync (dB), once; the engine starts from these."""
-        return self.link.take_base()
 
     @property
     def names(self) -> list[str]:
