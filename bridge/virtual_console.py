@@ -13,7 +13,7 @@ import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -106,6 +106,9 @@ class VirtualConsole:
         self._faders = [quantize(initial_fader)] * channels
         for i, db in enumerate(list(faders_db or [])[:channels]):
             self._faders[i] = quantize(db_to_fader(db))
+        self._go = threading.Event()
+        self._go.set()
+        """Cleared while `held()`: datagrams wait in the socket, then are handled in order."""
         self.paused = False
         """A pulled cable: packets are counted in `missed` and not answered; nothing is pushed."""
         self.missed: list[str] = []
@@ -268,6 +271,16 @@ class VirtualConsole:
             out = self._push("/-stat/selidx", (self._index(ch),), exclude=None)
         self._send_all(out)
 
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """A busy desk: what arrives meanwhile waits and is handled, in order, afterwards (a
+        person's move on the surface still happens at once). Tests make races happen with it."""
+        self._go.clear()
+        try:
+            yield
+        finally:
+            self._go.set()
+
     def send_as_console(self, data: bytes, to: Address) -> None:
         """Send raw bytes from the console's own socket (drills: garbage that passes the
         sender check of a client)."""
@@ -290,6 +303,9 @@ class VirtualConsole:
                     break
                 log.debug("receive error ignored: %s", exc)
                 continue
+            while not self._go.wait(0.1):
+                if self._stop.is_set():
+                    return
             if self._stop.is_set():
                 break
             with self._lock:

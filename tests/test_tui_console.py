@@ -72,9 +72,10 @@ def test_connection_freeze_and_human_override(console: VirtualConsole) -> None:
             # object, so a set still queued in its socket would otherwise land after the hand.
             assert client.flush(LIMIT_S)
             console.move_fader(2, 0.3)
-            # The console's report reaches the client before the next hop is stepped. (Known gap,
-            # not tested here: a set the client sends in the few ms between a person's move and
-            # its report lands after the hand, and nothing puts the person's value back yet.)
+            # The console's report reaches the client before the next hop is stepped. (A set sent
+            # in the ms between a person's move and its report lands after the hand, and the
+            # client then puts the person's level back: tests/test_x32_client.py covers that race
+            # on its own; here the console's level is checked right after the report.)
             assert wait_until(lambda: 1 in client.overridden)
             await run_until(pilot, show, lambda: "human" in strips(app)[1].text)
             await run_until(pilot, show, lambda: "held by hand: ch 2" in master_text(app))

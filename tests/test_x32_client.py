@@ -13,7 +13,7 @@ import pytest
 from bridge.outputs.base import GainSink
 from bridge.outputs.osc import encode_message
 from bridge.outputs.x32.client import X32Client
-from bridge.outputs.x32.law import db_to_fader, fader_to_db, quantize, step_to_fader
+from bridge.outputs.x32.law import db_to_fader, fader_step, fader_to_db, quantize, step_to_fader
 from bridge.virtual_console import VirtualConsole
 from tests.paced import wait_until
 
@@ -319,3 +319,41 @@ def test_a_fader_brought_back_or_selected_is_handed_back(
     assert client.overridden == frozenset()
     client.send(np.array([-10.0, -10.0, -9.0, -10.0]), 0.1)
     assert wait_until(lambda: console.fader(3) == target(-9.0))  # the model has it again
+
+
+def test_a_set_that_lands_after_a_persons_move_is_undone(
+    console: VirtualConsole, moves: Moves
+) -> None:
+    """The race of a live desk: our set leaves in the moment a person moves the fader, reaches
+    the console after their hand, and would keep the model's level on a fader the person holds.
+    The client reads a fader taken while sets of its own were in flight, and puts the person's
+    level back. The console is held busy so that the order is certain, not left to the clock."""
+    host, port = console.address
+    with X32Client(
+        host, port, channels=[1, 2, 3, 4], on_human_move=moves, lost_after_s=60.0
+    ) as client:
+        client.send(np.full(4, -10.0), 0.0)
+        assert client.flush(5.0)
+        ours = fader_step(db_to_fader(-4.0))
+        earlier = len(console.history)
+        with console.held():
+            client.send(np.array([-10.0, -4.0, -10.0, -10.0]), 0.1)
+            assert wait_until(lambda: client.link.faders[1].sent == ours)  # our set is out ...
+            console.move_fader(2, 0.3)  # ... as a person takes the fader
+            assert wait_until(lambda: client.overridden == {1})
+        hand = quantize(0.3)
+
+        def later_sets() -> list[float]:
+            return [s.value for s in console.history[earlier:] if s.channel == 2]
+
+        # Our set reached the console after the hand (the race happened) ...
+        assert wait_until(lambda: len(later_sets()) >= 1)
+        assert later_sets()[0] == step_to_fader(ours)
+        # ... and the person's level is back, and stays: the fader is still theirs.
+        assert wait_until(lambda: console.fader(2) == hand)
+        client.send(np.array([-10.0, -3.0, -10.0, -10.0]), 0.2)
+        assert client.flush(5.0)
+        assert console.fader(2) == hand
+        assert later_sets() == [step_to_fader(ours), hand]  # ours, then theirs put back, once
+        assert client.overridden == {1}
+        assert moves.calls == [(1, pytest.approx(fader_to_db(hand)))]

@@ -31,6 +31,8 @@ RESYNC_POLICIES = ("hold", "adopt")
 released) or the model's new base. Either way the model slews from the console's value."""
 RETURN_TOL_DB = 0.5
 """A held fader brought back this close to where we last put it is handed back to the model."""
+RESTORES_MAX = 4
+"""A person's value is put back at most this often per take (a lost put-back is tried again)."""
 
 
 class LinkState(StrEnum):
@@ -105,6 +107,12 @@ class FaderState:
     name: str = ""
     away: bool = False
     """Held by a person, and moved away from where we last put it (a return then releases)."""
+    late: tuple[float, ...] = ()
+    """Our sets still in flight when a person took the fader: one of them may land after their
+    hand (sent in the moment between their move and our hearing of it)."""
+    restore: float | None = None
+    """The person's value, to be put back once: one of our sets landed after their hand."""
+    restores: int = 0
 
     def remember(self, value: float, now: float) -> None:
         self.sent = value
@@ -246,6 +254,7 @@ class FaderLink(Generic[F]):
             f.desired = None
             f.away = False
             f.pending.clear()
+            f.late, f.restore = (), None
             self.changed.notify_all()
 
     def held_overrides(self) -> frozenset[int]:
@@ -333,9 +342,11 @@ class FaderLink(Generic[F]):
         f = self.faders[index]
         before = f.confirmed
         f.confirmed = value
+        in_flight = tuple(v for _, v in f.pending if not close(v, value, self.tol))
         f.pending.clear()
         if index not in self.overridden:
             self._take(index, value)
+            f.late, f.restores = in_flight, 0
             return
         if before is not None and close(value, before, self.tol):
             return
@@ -349,6 +360,39 @@ class FaderLink(Generic[F]):
             f.away = True
         self._queue_move(index, value)
 
+    def landed_late(self, index: int, value: float) -> bool:
+        """Whether a read-back of a held fader (a reply to a query sent after every set of ours)
+        shows one of our sets that was in flight when the person took it: it landed after their
+        hand, so their value is to be put back (`take_restore`). Any other reply settles it."""
+        f = self.faders[index]
+        if index not in self.overridden or not f.late:
+            return False
+        hand = f.confirmed
+        ours = any(close(value, v, self.tol) for v in f.late)
+        if hand is None or close(value, hand, self.tol) or not ours or f.restores >= RESTORES_MAX:
+            f.late = ()
+            return False
+        log.warning(
+            "%s: %d: one of our sets landed after the hand; putting the person's level back",
+            self.name,
+            f.target,
+        )
+        f.restore = hand
+        f.restores += 1
+        return True
+
+    def take_restore(self, index: int) -> float | None:
+        """The person's value to put back now, once (lock held; None when there is none). Sent
+        as a plain set: `sent` stays ours, so a return to our level still hands the fader back;
+        what we put back may itself land late, so it joins `late` until a read-back settles it."""
+        f = self.faders[index]
+        value, f.restore = f.restore, None
+        if value is None or index not in self.overridden or not self.accepting:
+            return None
+        f.confirmed = value
+        f.late = (*f.late, value)
+        return value
+
     def hand_back(self, index: int) -> None:
         """A person released a held fader from the console (returned it, or a select button)."""
         if index not in self.overridden:
@@ -359,6 +403,7 @@ class FaderLink(Generic[F]):
             f.sent = f.confirmed
         f.desired = None
         f.away = False
+        f.late, f.restore = (), None
         self._queue_release(index)
         self.changed.notify_all()
 

@@ -419,9 +419,13 @@ class X32Client(LinkedOutput[X32Fader]):
             return []
         out = []
         for i, state in enumerate(self._faders):
+            if i in self.link.overridden:
+                restore = self.link.take_restore(i)
+                if restore is not None:  # our set landed after a person's hand: theirs again
+                    out.append(encode_message(state.address, restore / MAX_STEP))
+                continue
             if (
-                i in self.link.overridden
-                or state.desired is None
+                state.desired is None
                 or state.confirmed is None  # still reading what the console has
                 or state.desired == state.sent
                 or now - state.last_send < self._min_interval_s
@@ -446,7 +450,9 @@ class X32Client(LinkedOutput[X32Fader]):
                 and i not in self.link.overridden
                 and now - state.last_send >= self._verify_after_s
             )
-            if (unknown or unverified) and _retry_due(state.query_sent, now):
+            # A person took it while sets of ours were in flight: read whether one landed after.
+            late = bool(state.late) and i in self.link.overridden and state.restore is None
+            if (unknown or unverified or late) and _retry_due(state.query_sent, now):
                 state.query_sent = now
                 state.last_query = now
                 out.append(encode_message(state.address))
@@ -503,6 +509,8 @@ class X32Client(LinkedOutput[X32Fader]):
             elif index in link.overridden:
                 if not reply:
                     link.person(index, step)  # every move of theirs counts (a return releases)
+                elif link.landed_late(index, step):
+                    state.confirmed = step  # ours, after their hand: theirs is put back
                 elif step != before and not state.is_ours(step, 0):
                     link.person(index, step)  # else: read back before they took it
             elif step == state.sent:
