@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from time import perf_counter
 from typing import Any
 
@@ -21,6 +21,12 @@ from bridge.sources import SourceError
 
 log = logging.getLogger(__name__)
 
+LOST_AFTER_S = 0.75
+"""No block for this long is a lost device (an interface delivers one every few ms): the engine
+freezes every fader, within a second of the last audio."""
+FIRST_AUDIO_S = 3.0
+"""A stream that is starting may take longer for its first block (JACK wiring a new client)."""
+POLL_S = 0.05
 RELEASE_TIMEOUT_S = 2.0
 """With the device gone (JACK server killed, interface unplugged) PortAudio can block forever in
 stop/close: give up waiting after this long, so a lost capture still ends the show."""
@@ -38,9 +44,12 @@ class CaptureSource:
         blocksize: int = 256,
         names: list[str] | None = None,
         queue_blocks: int = 256,
-        timeout_s: float = 2.0,
+        lost_after_s: float = LOST_AFTER_S,
     ) -> None:
+        """`lost_after_s`: silence that means the device is lost; `on_status` (set by the
+        engine) is then called as ("lost", why) and, when audio flows again, ("back", why)."""
         self._sd = sounddevice()
+        self.on_status: Callable[[str, str], None] | None = None
         self.device = find_device(device, kind="input")
         self.channels = list(channels)
         need = max(self.channels) + 1
@@ -63,11 +72,12 @@ class CaptureSource:
         if len(self.names) != len(self.channels):
             raise ValueError(f"{len(self.names)} names for {len(self.channels)} channels")
         self.blocksize = blocksize
-        self.timeout_s = timeout_s
+        self.lost_after_s = lost_after_s
         self._q: queue.Queue[tuple[np.ndarray, float]] = queue.Queue(maxsize=queue_blocks)
         self.hop_time: float | None = None
-        self._counts = {"overflows": 0, "underflows": 0, "dropped_blocks": 0}
+        self._counts = {"overflows": 0, "underflows": 0, "dropped_blocks": 0, "losses": 0}
         self._cols = np.array(self.channels)
+        self._woken = threading.Event()
         self._stream: Any = self._sd.InputStream(
             device=self.device.index,
             channels=need,
@@ -94,19 +104,42 @@ class CaptureSource:
     def stats(self) -> dict[str, int]:
         return dict(self._counts)
 
+    def wake(self) -> None:
+        """The show is ending: stop waiting for audio (the engine calls this on stop)."""
+        self._woken.set()
+
     def hops(self, hop_samples: int) -> Iterator[np.ndarray]:
         buf = np.zeros((self.n_channels, 0), dtype=np.float32)
         self._stream.start()
-        lost = False
+        last_block = perf_counter()
+        limit = max(self.lost_after_s, FIRST_AUDIO_S)
+        lost_at: float | None = None
+        ended_said = False
         try:
-            while True:
+            while not self._woken.is_set():
                 try:
-                    block, arrived = self._q.get(timeout=self.timeout_s)
+                    block, arrived = self._q.get(timeout=POLL_S)
                 except queue.Empty:
-                    lost = True  # said at once; the stream is let go of in close()
-                    raise SourceError(
-                        f"no audio from {self.device.name!r} for {self.timeout_s:.1f} s"
-                    ) from None
+                    now = perf_counter()
+                    if lost_at is None and now - last_block >= limit:
+                        lost_at = now
+                        self._counts["losses"] += 1
+                        why = f"no audio from {self.device.name!r} for {now - last_block:.2f} s"
+                        self._say("lost", why)
+                    elif lost_at is not None and not ended_said and not self._stream.active:
+                        ended_said = True  # PortAudio gave the stream up: it will not come back
+                        log.error(
+                            "the capture stream of %r has ended; faders stay frozen until the "
+                            "show is stopped (then start it again)",
+                            self.device.name,
+                        )
+                    continue
+                last_block, limit = arrived, self.lost_after_s
+                if lost_at is not None:
+                    # Back: what was half a hop before the gap is not joined to what follows it.
+                    buf = buf[:, :0]
+                    self._say("back", f"{self.device.name!r} after {arrived - lost_at:.2f} s")
+                    lost_at = None
                 buf = np.concatenate([buf, block[:, self._cols].T], axis=1)
                 while buf.shape[1] >= hop_samples:
                     # The hop's last sample came with this block (to within one block).
@@ -114,8 +147,15 @@ class CaptureSource:
                     yield buf[:, :hop_samples]
                     buf = buf[:, hop_samples:]
         finally:
-            if not lost:
+            if lost_at is None:
                 self._release("stop")
+
+    def _say(self, kind: str, why: str) -> None:
+        if self.on_status is None:
+            if kind == "lost":  # nobody to hold the faders: end the show, frozen
+                raise SourceError(why)
+            return
+        self.on_status(kind, why)
 
     def close(self) -> None:
         self._release("abort")

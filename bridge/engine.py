@@ -13,7 +13,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -52,6 +52,8 @@ class HopSnapshot:
     """'live', 'lost' (an output went silent: every fader held) or 'fault: ...'."""
     alarm: str = ""
     """Non-empty while hops miss their deadline (the TUI's banner), with the fallback if taken."""
+    source_lost: str = ""
+    """Non-empty while the capture device is lost (every fader frozen): the TUI's banner."""
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,8 @@ class Engine:
         self._window: deque[bool] = deque(maxlen=max(1, round(self.policy.window_s / self.hop_s)))
         self._window_misses = 0
         self.alarm = ""
+        self.source_lost = ""
+        """Why the capture device is lost, while it is (every fader frozen); '' when live."""
         self.on_event = on_event
         self._nan_held: set[int] = set()
         self.mix_outputs: list[MixOutput] = [
@@ -298,6 +302,8 @@ class Engine:
 
     def run(self) -> EngineStats:
         self.gain_source.reset(self.n, self.source.sample_rate)
+        if hasattr(self.source, "on_status"):  # a live capture: it says when it is lost and back
+            self.source.on_status = self._source_status
         self._watch_links()  # start from the console's faders: the first move is one step
         applied = self.safety.current_db
         model_db = np.zeros(self.n)
@@ -318,6 +324,35 @@ class Engine:
             log.error("capture lost, faders frozen: %s", exc)
             self._event("fault", reason=f"capture lost: {exc}")
         return self.stats
+
+    def _source_status(self, kind: str, why: str) -> None:
+        """The capture device went silent ("lost") or delivers again ("back"); called on the
+        engine's thread between hops. Lost: every fader stays where it is (nothing is sent
+        without hops) and the fault is said at once. Back: the model starts afresh (its window
+        of audio has a gap) and the faders slew on from where they are."""
+        now = time.monotonic()
+        if kind == "lost":
+            reason = f"capture lost: {why}"
+            self.safety.fault(reason)
+            self.stats.faults += 1
+            self.source_lost = reason
+            self.stats.events.append((now, "hold: capture"))
+            log.error("%s; every fader frozen, waiting for the device", reason)
+            self._event("fault", reason=reason)
+        else:
+            self.source_lost = ""
+            self.gain_source.reset(self.n, self.source.sample_rate)
+            self.stats.events.append((now, "resume: capture"))
+            log.warning("capture back: %s; the model goes on from where the faders are", why)
+            self._event("capture_back", detail=why)
+        if self.latest is not None and self.on_hop is not None:  # the TUI shows it now
+            self.latest = replace(
+                self.latest,
+                source_lost=self.source_lost,
+                faults=self.stats.faults,
+                last_fault=self.safety.last_fault,
+            )
+            self.on_hop(self.latest)
 
     def _event(self, kind: str, **fields: Any) -> None:
         if self.on_event is not None:
@@ -460,6 +495,7 @@ class Engine:
             source_stats=self.source.stats(),
             link=link or "live",
             alarm=self.alarm,
+            source_lost=self.source_lost,
         )
         self.latest = snap
         if self.on_hop is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import time
 import uuid
@@ -29,6 +30,22 @@ def jack_available() -> str | None:
     except (ImportError, OSError) as exc:
         return f"JACK-Client or PortAudio missing: {exc}"
     return None
+
+
+_SERVERS: dict[str, int] = {}
+"""Server name -> jackd pid, for the servers dummy_jack runs now."""
+
+
+@contextmanager
+def stalled(name: str) -> Iterator[None]:
+    """The server `name` (started by dummy_jack) stops dead meanwhile (SIGSTOP), as a hung USB
+    interface does, and goes on afterwards (SIGCONT): no cycle, no audio, nothing crashes."""
+    pid = _SERVERS[name]
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
 
 
 @contextmanager
@@ -75,6 +92,7 @@ def dummy_jack(
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
+    _SERVERS[name] = proc.pid
     saved = {k: os.environ.get(k) for k in ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER")}
     os.environ["JACK_DEFAULT_SERVER"] = name
     os.environ["JACK_NO_START_SERVER"] = "1"
@@ -96,6 +114,7 @@ def dummy_jack(
     finally:
         # PortAudio must let go of the server before it stops, or Python aborts at exit.
         sd._terminate()
+        _SERVERS.pop(name, None)
         proc.terminate()
         try:
             proc.wait(timeout=5)

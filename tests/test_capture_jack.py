@@ -16,7 +16,7 @@ import pytest
 from bridge.capture import CaptureSource
 from bridge.devices import AudioBackendError
 from bridge.engine import Engine, HopSnapshot
-from bridge.jackserver import JackPlayer, JackUnavailable, jack_available
+from bridge.jackserver import JackPlayer, JackUnavailable, jack_available, stalled
 from bridge.jackserver import dummy_jack as _dummy_jack
 from bridge.outputs.automation import AutomationRecorder
 from bridge.sources import FileSource
@@ -86,7 +86,9 @@ def test_capture_hears_what_was_played_and_gains_match_offline() -> None:
     with dummy_jack():
         player = JackPlayer(audio)
         try:
-            capture = CaptureSource("JACK", list(range(CHANNELS)), blocksize=256, timeout_s=LIMIT_S)
+            capture = CaptureSource(
+                "JACK", list(range(CHANNELS)), blocksize=256, lost_after_s=LIMIT_S
+            )
             source = Tap(capture)
             auto = AutomationRecorder(source.names)
             # No deadline: the live gains must equal the offline pass's however busy the machine
@@ -231,3 +233,43 @@ def test_direct_mode_plays_the_mix_on_a_sound_card() -> None:
     np.testing.assert_array_equal(played[0], mix)
     np.testing.assert_array_equal(played[1], mix)
     assert player.counts["dropped_chunks"] == 0
+
+
+def test_a_lost_capture_freezes_every_fader_and_the_show_goes_on_when_it_is_back() -> None:
+    """The interface stops dead mid-show (the JACK server stopped with SIGSTOP): within a second
+    the engine says so, the TUI's snapshot carries the banner, and no fader moves; when audio
+    flows again the show goes on by itself, from where the faders are."""
+    with dummy_jack(ports=CHANNELS) as server:
+        capture = CaptureSource("JACK", list(range(CHANNELS)), blocksize=256)
+        auto = AutomationRecorder(capture.names)
+        engine = Engine(capture, LoudnessAutoFader(), [auto], deadline_s=math.inf)
+        seen: list[HopSnapshot] = []
+        engine.on_hop = seen.append
+        runner = threading.Thread(target=engine.run)
+        runner.start()
+        try:
+            wait_for(lambda: engine.stats.hops >= 5, "the show to run")
+            with stalled(server):
+                wait_for(lambda: engine.source_lost != "", "the loss to be declared")
+                at_loss = len(auto.rows)
+                assert engine.source_lost.startswith("capture lost: no audio from")
+                assert engine.safety.last_fault == engine.source_lost
+                assert seen[-1].source_lost == engine.source_lost  # the banner, at once
+                frozen = auto.rows[-1]
+                # Nothing is sent while no audio comes: every fader stays where it was.
+                assert len(auto.rows) == at_loss
+            wait_for(lambda: engine.source_lost == "", "the capture to come back")
+            wait_for(lambda: len(auto.rows) >= at_loss + 5, "hops after the return")
+            back = auto.rows[at_loss]
+            # The first hop after the return is one slew step from where the faders froze.
+            assert np.abs(back - frozen).max() <= engine.safety.slew_db_per_s * engine.hop_s + 1e-9
+        finally:
+            engine.stop()
+            runner.join(timeout=LIMIT_S)
+            capture.close()
+    assert not runner.is_alive()
+    assert engine.stats.stopped_by == "stop requested"
+    kinds = [kind for _, kind in engine.stats.events]
+    assert kinds.index("hold: capture") < kinds.index("resume: capture")
+    assert capture.stats()["losses"] >= 1
+    assert seen[-1].source_lost == ""

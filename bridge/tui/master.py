@@ -72,6 +72,9 @@ def info_text(source_name: str, hop_s: float, view: MasterView) -> Text:
         out.append(str(snap.faults), style="bold red" if snap.faults else "")
         # Always a line, so the panel's height (and the layout) stays put from hop to hop.
         out.append("\n")
+        if snap.source_lost:  # no audio: every fader frozen until the device is back
+            out.append(f" {snap.source_lost.upper()} · FADERS FROZEN ", style="bold white on red")
+            out.append("  ")
         if snap.alarm:  # the deadline alarm: a banner no one can miss
             out.append(f" DEADLINE ALARM: {snap.alarm} ", style="bold white on red")
             out.append("  ")
