@@ -18,11 +18,23 @@ BLOCK = re.compile(r"(<!-- results:(?P<name>[\w-]+) -->\n).*?(<!-- /results:(?P=
 
 
 def quoted(name: str) -> str:
+    """The how-it-was-run lines, then each table (a results file may hold several)."""
     text = (RESULTS / f"{name}.md").read_text().splitlines()
-    body = [line for line in text[1:] if line.strip()]
-    how = [line for line in body if not line.startswith("|")]
-    table = [line for line in body if line.startswith("|")]
-    return "\n".join([*how, "", *table]) + "\n"
+    how: list[str] = []
+    tables: list[list[str]] = []
+    in_table = False
+    for line in text[1:]:
+        if line.startswith("|"):
+            if not in_table:
+                tables.append([])
+            tables[-1].append(line)
+            in_table = True
+        else:
+            in_table = False
+            if line.strip():
+                how.append(line)
+    blocks = ["\n".join(t) for t in tables]
+    return "\n".join(how) + "\n\n" + "\n\n".join(blocks) + "\n"
 
 
 def main() -> None:

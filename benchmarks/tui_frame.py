@@ -7,9 +7,11 @@ auto-fader, 20 hops a second) and measures, per frame:
     lines), including turning them into terminal bytes as a real terminal driver would;
   - the UI thread's CPU time over the run, per frame drawn;
 and how far behind the engine the drawn hop was, and the engine's deadline misses meanwhile.
-Results go to benchmarks/results/tui_frame.md.
+With `--gain-source NAME` the show runs that gain source instead, and the engine's compute per
+hop with the TUI open is set beside a headless run of the same show (the TUI's cost to the
+engine). Results go to benchmarks/results/tui_frame.md.
 
-    .venv/bin/python benchmarks/tui_frame.py [--seconds 6]
+    .venv/bin/python -m benchmarks.tui_frame [--seconds 6] [--gain-source alm-mr]
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from rich.console import Console
 from textual import __version__ as textual_version
 
@@ -67,6 +70,8 @@ class Result:
     behind: list[int]
     misses: int
     hops: int
+    engine_ms: list[float]
+    headless_ms: list[float]
 
     @property
     def fps(self) -> float:
@@ -114,9 +119,19 @@ def _instrument(app: MixerApp, console: Console) -> dict[str, list[float]]:
     return times
 
 
-def measure(channels: int, size: tuple[int, int], seconds: float) -> Result:
+def headless(channels: int, seconds: float, source: str) -> list[float]:
+    """The engine's compute per hop (ms) for the same real-time show with no UI, after the
+    warm-up."""
+    song = moving_song(channels, seconds + WARMUP_S)
+    show = Show(FileSource(song, realtime=True), make_gain_source(source))
+    show.run()
+    show.close()
+    return list(show.engine.stats.compute_ms)[int(WARMUP_S * 20) :]
+
+
+def measure(channels: int, size: tuple[int, int], seconds: float, source: str) -> Result:
     song = moving_song(channels, seconds + WARMUP_S + 2.0)
-    show = Show(FileSource(song, realtime=True), make_gain_source("autofader"))
+    show = Show(FileSource(song, realtime=True), make_gain_source(source))
     app = make_app(show, profile_dirs=[])
     console = Console(file=io.StringIO(), force_terminal=True, color_system="truecolor")
     times = _instrument(app, console)
@@ -128,6 +143,7 @@ def measure(channels: int, size: tuple[int, int], seconds: float) -> Result:
             marks = {k: len(v) for k, v in times.items()}
             frames0, cpu0, t0 = len(app.frame_ms), time.thread_time(), time.perf_counter()
             hops0, misses0 = show.engine.stats.hops, show.engine.stats.misses
+            computed0 = len(show.engine.stats.compute_ms)
             await pilot.pause(seconds)
             out["cpu"] = time.thread_time() - cpu0
             out["wall"] = time.perf_counter() - t0
@@ -136,6 +152,7 @@ def measure(channels: int, size: tuple[int, int], seconds: float) -> Result:
             out.update({k: v[marks[k] :] for k, v in times.items()})
             out["hops"] = show.engine.stats.hops - hops0
             out["misses"] = show.engine.stats.misses - misses0
+            out["engine"] = list(show.engine.stats.compute_ms)[computed0:]
             await pilot.press("q")
 
     asyncio.run(body())
@@ -153,6 +170,8 @@ def measure(channels: int, size: tuple[int, int], seconds: float) -> Result:
         out["behind"],
         out["misses"],
         out["hops"],
+        out["engine"],
+        headless(channels, seconds, source) if source != "autofader" else [],
     )
 
 
@@ -160,14 +179,15 @@ def _pct(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else 0.0
 
 
-def report(results: list[Result], seconds: float, load: float) -> str:
+def report(results: list[Result], seconds: float, load: float, source: str) -> str:
     lines = [
         "# TUI frame cost",
         "",
-        f"`benchmarks/tui_frame.py --seconds {seconds:g}` on {platform.machine()}, Python "
+        f"`benchmarks/tui_frame.py --seconds {seconds:g} --gain-source {source}` on "
+        f"{platform.machine()}, Python "
         f"{platform.python_version()}, Textual {textual_version}, "
         f"{time.strftime('%Y-%m-%d')}. Headless (`run_test`), the engine running a real-time "
-        "auto-fader show beside the UI (same process, same GIL), after a 1 s warm-up. "
+        f"{source} show beside the UI (same process, same GIL), after a 1 s warm-up. "
         f"{os.cpu_count()} cores, load average {load:.1f} when it started (others' work: wall "
         "times include waiting for a core; CPU times do not).",
         "",
@@ -177,12 +197,15 @@ def report(results: list[Result], seconds: float, load: float) -> str:
         "encoding them for a truecolor terminal (shown apart as encode);",
         "- UI CPU / frame: the UI thread's CPU time over the run divided by the frames drawn "
         "(everything the UI thread did: messages, timers, layout, painting);",
-        "- behind: hops the engine had finished past the one drawn, at each draw.",
+        "- behind: hops the engine had finished past the one drawn, at each draw;",
+        "- engine: the gain source's compute per hop meanwhile, p50 / p99 ms, and the same show "
+        "run headless just after (no UI) when the gain source is not the auto-fader.",
         "",
         "| channels | terminal | fps | update p50 / p99 ms | update CPU p50 / p99 | "
         "refresh p50 / p99 ms | refresh CPU p50 / p99 | encode p50 / p99 ms | "
-        "UI CPU / frame ms | UI CPU % | behind max | misses |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "UI CPU / frame ms | UI CPU % | behind max | misses | engine p50 / p99 ms "
+        "| headless p50 / p99 ms |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         per_frame = r.ui_cpu_s * 1000 / max(len(r.update_ms), 1)
@@ -194,7 +217,13 @@ def report(results: list[Result], seconds: float, load: float) -> str:
             f"{_pct(r.refresh_cpu_ms, 50):.2f} / {_pct(r.refresh_cpu_ms, 99):.2f} | "
             f"{_pct(r.encode_ms, 50):.2f} / {_pct(r.encode_ms, 99):.2f} | "
             f"{per_frame:.2f} | {100 * r.ui_cpu_s / r.seconds:.0f} | "
-            f"{max(r.behind, default=0)} | {r.misses} of {r.hops} |"
+            f"{max(r.behind, default=0)} | {r.misses} of {r.hops} | "
+            f"{_pct(r.engine_ms, 50):.2f} / {_pct(r.engine_ms, 99):.2f} | "
+            + (
+                f"{_pct(r.headless_ms, 50):.2f} / {_pct(r.headless_ms, 99):.2f} |"
+                if r.headless_ms
+                else "- |"
+            )
         )
     return "\n".join(lines) + "\n"
 
@@ -202,18 +231,22 @@ def report(results: list[Result], seconds: float, load: float) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=6.0, help="measured seconds per case")
+    parser.add_argument("--gain-source", default="autofader", help="the show's gain source")
     args = parser.parse_args()
+    torch.set_num_threads(1)
     load = os.getloadavg()[0]
     results = []
     for channels, size in CASES:
-        r = measure(channels, size, args.seconds)
+        r = measure(channels, size, args.seconds, args.gain_source)
         print(
             f"{channels} ch {size[0]}x{size[1]}: {r.fps:.1f} fps, update p50 "
             f"{_pct(r.update_ms, 50):.2f} ms p99 {_pct(r.update_ms, 99):.2f} ms, refresh p50 "
-            f"{_pct(r.refresh_ms, 50):.2f} ms p99 {_pct(r.refresh_ms, 99):.2f} ms"
+            f"{_pct(r.refresh_ms, 50):.2f} ms p99 {_pct(r.refresh_ms, 99):.2f} ms, engine p50 "
+            f"{_pct(r.engine_ms, 50):.2f} p99 {_pct(r.engine_ms, 99):.2f} ms",
+            flush=True,
         )
         results.append(r)
-    text = report(results, args.seconds, load)
+    text = report(results, args.seconds, load, args.gain_source)
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(text)
     print(text)

@@ -491,7 +491,7 @@ class Engine:
             faults=self.stats.faults,
             last_fault=self.safety.last_fault,
             mode=self.safety.mode.value,
-            states=[c.state.value for c in self.safety.channels],
+            states=self.safety.states(),
             source_stats=self.source.stats(),
             link=link or "live",
             alarm=self.alarm,

@@ -7,6 +7,9 @@ ignored), manual level, human override (a person moved the fader: it wins). Glob
 (absolute: the model sets the level; relative: it rides +-range_db around the snapshot), freeze,
 bypass (glide to the snapshot) and restore (glide to the snapshot, then freeze). A fault (NaN
 gains, a model exception, capture lost) freezes every fader where it is.
+
+A hop is numpy over the channels: the settings are mirrored in arrays, rebuilt only when a
+setting changed (every ChannelSettings of a stage counts its changes), never per hop.
 """
 
 from __future__ import annotations
@@ -46,6 +49,15 @@ class ChannelState(StrEnum):
     """Never touched by us (talkback, playback)."""
 
 
+class _Changes:
+    """How many times any channel setting of one stage was set (the arrays' freshness)."""
+
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
 @dataclass
 class ChannelSettings:
     offset_db: float = 0.0
@@ -55,6 +67,55 @@ class ChannelSettings:
     manual_db: float = 0.0
     range_db: float = 6.0
     """Relative ride: the model moves this fader at most this far from its snapshot."""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        object.__setattr__(self, name, value)
+        changes = self.__dict__.get("_changes")
+        if changes is not None:  # a stage's own settings (a copy made by `replace` has none)
+            changes.count += 1
+
+
+_HELD = (ChannelState.HUMAN, ChannelState.PROTECTED, ChannelState.LOCKED)
+
+
+@dataclass
+class _Arrays:
+    """The channels' settings as arrays, for one hop in numpy."""
+
+    offset: np.ndarray
+    floor: np.ndarray
+    ceiling: np.ndarray
+    manual: np.ndarray
+    range: np.ndarray
+    held: np.ndarray
+    """bool: human, protected or locked (the model is ignored, the fader stays)."""
+    manual_mask: np.ndarray
+    auto: np.ndarray
+    """bool: the state is AUTO (the stage slews it)."""
+    held_list: list[int]
+    states: list[str]
+    version: int
+
+    @classmethod
+    def of(cls, channels: list[ChannelSettings], version: int) -> _Arrays:
+        def col(name: str) -> np.ndarray:
+            return np.array([getattr(c, name) for c in channels], dtype=np.float64)
+
+        states = [c.state for c in channels]
+        held = np.array([s in _HELD for s in states], dtype=bool)
+        return cls(
+            offset=col("offset_db"),
+            floor=col("floor_db"),
+            ceiling=col("ceiling_db"),
+            manual=col("manual_db"),
+            range=col("range_db"),
+            held=held,
+            manual_mask=np.array([s is ChannelState.MANUAL for s in states], dtype=bool),
+            auto=np.array([s is ChannelState.AUTO for s in states], dtype=bool),
+            held_list=np.flatnonzero(held).tolist(),
+            states=[s.value for s in states],
+            version=version,
+        )
 
 
 @dataclass
@@ -86,7 +147,11 @@ class SafetyStage:
         self.n = n_channels
         self.hop_s = hop_s
         self.slew_db_per_s = slew_db_per_s
+        self._changes = _Changes()
         self.channels = [ChannelSettings() for _ in range(n_channels)]
+        for settings in self.channels:
+            object.__setattr__(settings, "_changes", self._changes)
+        self._arrays: _Arrays | None = None
         self.mode = Mode.AUTO
         self.ride = ride
         self.faults = 0
@@ -149,21 +214,29 @@ class SafetyStage:
         with self._lock:
             if self.mode is Mode.FREEZE:
                 return SafetyReport(out_db=self._out.copy(), held=list(range(self.n)))
-            max_step = self.slew_db_per_s * self.hop_s
-            held = []
-            for ch, s in enumerate(self.channels):
-                if s.state in (ChannelState.HUMAN, ChannelState.PROTECTED, ChannelState.LOCKED):
-                    held.append(ch)
-                    continue
-                if s.state is ChannelState.MANUAL:
-                    # A level the engineer typed: go there at once (it is their decision).
-                    self._out[ch] = s.manual_db
-                    continue
-                wanted = self._wanted(ch, s, float(model_db[ch]))
-                self._out[ch] = slew(float(self._out[ch]), wanted, max_step)
+            a = self._settings()
+            # Human, protected and locked channels stay; a level the engineer typed (manual) is
+            # reached at once (it is their decision); the rest slew towards what is wanted.
+            moving = ~(a.held | a.manual_mask)
+            wanted = self._wanted(a, model_db)
+            stepped = slew_array(self._out, wanted, self.slew_db_per_s * self.hop_s)
+            self._out = np.where(moving, stepped, np.where(a.manual_mask, a.manual, self._out))
             if self.mode is Mode.RESTORE and self._at_snapshot():
                 self.mode = Mode.FREEZE
-            return SafetyReport(out_db=self._out.copy(), held=held)
+            return SafetyReport(out_db=self._out.copy(), held=list(a.held_list))
+
+    def states(self) -> list[str]:
+        """Each channel's state value ('auto', 'human', ...), for snapshots."""
+        with self._lock:
+            return list(self._settings().states)
+
+    def _settings(self) -> _Arrays:
+        """The settings as arrays, rebuilt when one changed since the last hop."""
+        a = self._arrays
+        version = self._changes.count
+        if a is None or a.version != version or len(a.states) != len(self.channels):
+            a = self._arrays = _Arrays.of(self.channels, version)
+        return a
 
     def at_snapshot(self) -> bool:
         """Every channel the stage may move is back at its snapshot level."""
@@ -171,19 +244,27 @@ class SafetyStage:
             return self._at_snapshot()
 
     def _at_snapshot(self) -> bool:
-        movable = [c for c, s in enumerate(self.channels) if s.state is ChannelState.AUTO]
+        movable = self._settings().auto
         return bool(np.array_equal(self._out[movable], self.snapshot_db[movable]))
 
-    def _wanted(self, ch: int, s: ChannelSettings, model_db: float) -> float:
-        snap = float(self.snapshot_db[ch])
+    def _wanted(self, a: _Arrays, model_db: np.ndarray) -> np.ndarray:
+        snap = self.snapshot_db
         if self.mode in (Mode.BYPASS, Mode.RESTORE):
-            return snap
+            return snap.copy()
         if self.ride == "absolute":
-            return float(np.clip(model_db + s.offset_db, s.floor_db, s.ceiling_db))
-        if snap <= BOTTOM_DB:
-            return snap  # closed at soundcheck: a relative ride leaves it closed
-        level = float(np.clip(snap + model_db + s.offset_db, s.floor_db, s.ceiling_db))
-        return float(np.clip(level, snap - s.range_db, snap + s.range_db))
+            return np.minimum(np.maximum(model_db + a.offset, a.floor), a.ceiling)
+        level = np.minimum(np.maximum(snap + model_db + a.offset, a.floor), a.ceiling)
+        ridden = np.minimum(np.maximum(level, snap - a.range), snap + a.range)
+        # Closed at soundcheck: a relative ride leaves it closed.
+        return np.where(snap <= BOTTOM_DB, snap, ridden)
+
+
+def slew_array(current: np.ndarray, wanted: np.ndarray, max_step: float) -> np.ndarray:
+    """`slew` for every channel at once (elementwise, the same arithmetic)."""
+    cur = np.maximum(current, BOTTOM_DB)
+    goal = np.maximum(wanted, BOTTOM_DB)
+    nxt = cur + np.minimum(np.maximum(goal - cur, -max_step), max_step)
+    return np.where((nxt <= BOTTOM_DB) & (wanted <= BOTTOM_DB), wanted, nxt)
 
 
 def slew(current: float, wanted: float, max_step: float) -> float:

@@ -10,7 +10,6 @@ it reproduces `models.alm.offline_gains_db`.
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +23,7 @@ from models.alm.output import BASE_BLOCK, output_db
 from models.baselines.autofader import LoudnessAutoFader
 from models.dmc import DMCNet
 from models.gainsource import InputAudioError, check_hop
+from models.runtime import RUNTIMES, compile_for, weights_key
 
 _SPARE_FRAMES = 512
 """Extra room in the mel buffer: it is compacted once per this many mel frames."""
@@ -46,22 +46,6 @@ class _Core(nn.Module):
         return z[0, :, 0], new_state if self.stateful and new_state is not None else state
 
 
-def _compile(module: nn.Module, *example: torch.Tensor) -> nn.Module:
-    """torch.jit trace + freeze (folds batch norms, drops Python overhead): ~2x per call here.
-
-    TorchScript optimises a frozen module during its first calls (tens of ms each): they are
-    made here, at reset, so the first live hops do not miss their deadline.
-    """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        traced = torch.jit.trace(module.eval(), example, check_trace=False)
-        frozen = torch.jit.freeze(traced)
-        with torch.no_grad():
-            for _ in range(3):
-                frozen(*example)
-        return frozen
-
-
 class StreamingMixer:
     """GainSource: `step(hop)` -> gains in dB for the NEXT hop, from everything heard so far.
 
@@ -70,15 +54,20 @@ class StreamingMixer:
     are then those in force at the start of the next hop.
 
     Args:
-        jit: run the embedding and the per-frame network traced and frozen (torch.jit): each
-            `reset` traces them for its channel count with the model's weights at that moment.
-            False runs the model eagerly.
+        runtime: how the embedding and the per-frame network run (models.runtime): "auto"
+            (ONNX Runtime, falling back to torch.jit), "onnx", "jit" (traced and frozen) or
+            "eager". Each `reset` compiles them for its channel count with the model's weights at
+            that moment (an ONNX export is cached by the weights' sha256); `active_runtime`
+            says which one runs.
     """
 
-    def __init__(self, model: MixerNet, name: str = "model", jit: bool = True) -> None:
+    def __init__(self, model: MixerNet, name: str = "model", runtime: str = "auto") -> None:
+        if runtime not in RUNTIMES:
+            raise ValueError(f"runtime must be one of {list(RUNTIMES)}, got {runtime!r}")
         self.model = model
         self.name = name
-        self.jit = jit
+        self.runtime = runtime
+        self.active_runtime = ""
         if isinstance(model, nn.Module):
             model.eval()
         self._n = 0
@@ -120,13 +109,15 @@ class StreamingMixer:
             self._base.reset(n_channels, sample_rate)
         self._base_db = np.zeros(n_channels, dtype=np.float64)
         self._base_pending = np.zeros((n_channels, 0), dtype=np.float32)
-        core: nn.Module = _Core(self.model, stateful)
-        embed = self.model.embedding
-        if self.jit:
-            rms = torch.zeros(1, n_channels, 1)
-            core = _compile(core, self._emb[None, :, None, :], rms, self._state)
-            embed = _compile(embed, window)  # type: ignore[arg-type, assignment]
-        self._core, self._embed = core, embed
+        core = _Core(self.model, stateful)
+        embed: nn.Module = self.model.embedding  # type: ignore[assignment]
+        key = weights_key(core)[:32] if self.runtime in ("auto", "onnx") else ""
+        rms = torch.zeros(1, n_channels, 1)
+        example = (self._emb[None, :, None, :].clone(), rms, self._state)
+        self._core, used = compile_for(self.runtime, core, example, f"{key}-core-c{n_channels}")
+        dynamic = {"in0": {0: "windows"}, "out0": {0: "windows"}}
+        self._embed, used_embed = compile_for(used, embed, (window,), f"{key}-embed", dynamic)
+        self.active_runtime = used if used_embed == used else f"{used} (embedding: {used_embed})"
 
     @torch.no_grad()
     def step(self, hop: np.ndarray) -> np.ndarray:

@@ -34,6 +34,14 @@ def tone_song(levels_db: list[float], seconds: float = 4.0, seed: int = 0) -> So
     return Song(meta=meta, audio=audio, target_mix=audio.sum(axis=0))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The runner's ONNX exports (models.runtime) go to this session's own cache, not ~/.cache."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _root_logging_restored() -> Iterator[None]:
     """A test that sets up logging (as the CLI does) leaves no handler on a stream pytest closes."""

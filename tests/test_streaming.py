@@ -59,13 +59,22 @@ def offline_per_hop(model: ALMNet | DMCNet, audio: np.ndarray, hop: int = HOP) -
 
 
 @pytest.mark.parametrize(
-    ("kind", "mode", "jit"),
-    [("alm", "mr", True), ("alm", "mr", False), ("alm", "sr", True), ("dmc", "sr", True)],
+    ("kind", "mode", "runtime"),
+    [
+        ("alm", "mr", "onnx"),
+        ("alm", "mr", "jit"),
+        ("alm", "mr", "eager"),
+        ("alm", "sr", "onnx"),
+        ("dmc", "sr", "onnx"),
+        ("dmc", "sr", "jit"),
+    ],
 )
-def test_streaming_reproduces_the_offline_pass(kind: str, mode: str, jit: bool) -> None:
+def test_streaming_reproduces_the_offline_pass(kind: str, mode: str, runtime: str) -> None:
     model = untrained_model(kind, mode, seed=3)
     audio = band(6, 7.0)  # 7 s: the mel buffer is compacted once on the way
-    gains = stream(StreamingMixer(model, jit=jit), audio)
+    mixer = StreamingMixer(model, runtime=runtime)
+    gains = stream(mixer, audio)
+    assert mixer.active_runtime == runtime
     reference = offline_per_hop(model, audio)
     assert gains.shape == reference.shape == (6, 140)
     assert np.abs(gains - reference).max() <= 1e-5

@@ -11,6 +11,7 @@ from textual.containers import Vertical
 from textual.widgets import Sparkline, Static
 
 from bridge.engine import HopSnapshot
+from bridge.tui.sparkline import GainSparkline
 
 MODE_STYLES = {
     "auto": "bold black on green",
@@ -121,7 +122,7 @@ class MasterPanel(Vertical):
         yield Static(id="info")
         yield Static(id="status")
         yield Static(id="spark-label")
-        yield Sparkline([], id="spark")
+        yield GainSparkline([], id="spark")
 
     def show_view(self, view: MasterView) -> None:
         info = info_text(self.source_name, self.hop_s, view)

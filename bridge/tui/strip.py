@@ -236,10 +236,15 @@ class ChannelStrip(Widget):
             self._strips.clear()
             self.refresh()
             return
-        for y, (before, after) in enumerate(zip(old, self._runs, strict=True)):
-            if before != after:
-                self._strips.pop(y, None)
-                self.refresh(Region(0, y, width, 1))
+        changed = [
+            Region(0, y, width, 1)
+            for y, (before, after) in enumerate(zip(old, self._runs, strict=True))
+            if before != after
+        ]
+        for region in changed:
+            self._strips.pop(region.y, None)
+        if changed:
+            self.refresh(*changed)  # one call: each refresh call has its own upkeep
 
     def _restyle(self) -> None:
         self._strips.clear()
