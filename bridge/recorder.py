@@ -42,6 +42,10 @@ class LearnTap:
     def hop_time(self) -> float | None:
         return self.inner.hop_time
 
+    @hop_time.setter
+    def hop_time(self, value: float | None) -> None:
+        self.inner.hop_time = value
+
     @property
     def n_channels(self) -> int:
         return self.inner.n_channels

@@ -30,7 +30,7 @@ from models.alm.output import output_db
 from models.checkpoint import load_model, read_sidecar, save_model
 from models.learn.recording import Recording
 from models.train.batches import gain_loss
-from models.train.features import frozen_embeddings, refresh_frames
+from models.train.features import embed_windows, mel_windows, refresh_frames, window_ends
 from models.train.loop import Progress
 from models.train.plot import plot_curve
 
@@ -63,7 +63,7 @@ class Piece:
     """A stretch of one recording: cached embeddings, RMS and the engineer's gains."""
 
     name: str
-    emb_end: torch.Tensor  # (C, F + 1, D)
+    emb: torch.Tensor  # (C, F, D) float16: what each channel holds at each frame
     rms_db: torch.Tensor  # (C, F)
     ideal_db: torch.Tensor  # (C, F), NaN where not the engineer's
 
@@ -115,48 +115,42 @@ def pieces_of(
             continue
         c0 = max(0, a - ctx)
         audio = torch.from_numpy(np.ascontiguousarray(rec.audio[:, c0 * rec.hop : b * rec.hop]))
-        mel = model.frontend(audio)
-        lead = model.frontend.silence()[None, :, None].expand(audio.shape[0], -1, WINDOW_FRAMES)
-        mel = torch.cat([lead, mel], dim=-1).contiguous()
-        rms = frame_rms_db(audio[None], geometry.frame)[0]
-        feats = _Feats(mel, rms)
-        emb = frozen_embeddings(feats, model.embedding, geometry)  # type: ignore[arg-type]
         skip = a - c0
-        emb_end = torch.cat([emb[:, skip:-1], emb[:, -1:]], dim=1)
         piece = Piece(
             f"{rec.name}@{a}",
-            emb_end.contiguous(),
-            rms[:, skip:].contiguous(),
+            held_embeddings(model, audio)[:, skip:].contiguous(),
+            frame_rms_db(audio[None], geometry.frame)[0, :, skip:].contiguous(),
             torch.from_numpy(ideal[a:b].T.astype(np.float32)).contiguous(),
         )
         out.append(piece)
     return out
 
 
-@dataclass
-class _Feats:
-    """The two fields `frozen_embeddings` reads."""
+def held_embeddings(model: ALMNet, audio: torch.Tensor) -> torch.Tensor:
+    """(C, n) audio -> (C, F, D) float16: the embedding each channel holds at each frame,
+    refreshed on its default phase as the streaming runner refreshes it (so only the windows
+    of refresh frames, a sixth of them with ALM-MR, are embedded)."""
+    geometry = model.geometry
+    c = audio.shape[0]
+    frames = audio.shape[1] // geometry.frame
+    mel = model.frontend(audio)
+    lead = model.frontend.silence()[None, :, None].expand(c, -1, WINDOW_FRAMES)
+    mel = torch.cat([lead, mel], dim=-1).contiguous()
+    r = refresh_frames(0, frames, geometry.default_phase(c), geometry.refresh)  # (C, F)
+    keys = torch.arange(c)[:, None] * (frames + 1) + (r + 1)
+    uniq, inverse = torch.unique(keys.flatten(), return_inverse=True)
+    chans, rows = uniq // (frames + 1), uniq % (frames + 1) - 1
+    ends = window_ends(frames, geometry)[rows.clamp(min=0)]
+    emb = embed_windows(model.embedding, mel_windows(mel, chans, ends))  # (U, D)
+    silence = embed_windows(model.embedding, mel[:1, :, :WINDOW_FRAMES])[0]
+    emb[rows < 0] = silence
+    return emb[inverse].reshape(c, frames, -1).half()
 
-    mel: torch.Tensor
-    rms_db: torch.Tensor
 
-    @property
-    def n_frames(self) -> int:
-        return int(self.rms_db.shape[1])
-
-    @property
-    def n_channels(self) -> int:
-        return int(self.rms_db.shape[0])
-
-
-def _inputs(
-    piece: Piece, start: int, length: int, phase: torch.Tensor, geometry: Geometry
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _inputs(piece: Piece, start: int, length: int) -> tuple[torch.Tensor, ...]:
     """emb (C, L, D), rms (C, L), ideal (C, L) aimed at by each prediction (zero latency:
     the gain from frame t is heard on frame t+1)."""
-    r = refresh_frames(start, length, phase, geometry.refresh)
-    idx = torch.where(r < 0, torch.full_like(r, piece.n_frames), r)
-    emb = torch.gather(piece.emb_end, 1, idx[..., None].expand(-1, -1, piece.emb_end.shape[-1]))
+    emb = piece.emb[:, start : start + length].float()
     rms = piece.rms_db[:, start : start + length]
     ideal = torch.full((piece.n_channels, length), float("nan"))
     part = piece.ideal_db[:, start + 1 : start + 1 + length]
@@ -165,16 +159,15 @@ def _inputs(
 
 
 def _loss(
-    model: ALMNet, pieces: list[Piece], starts: list[int], phases: list[torch.Tensor],
-    length: int, level_weight: float,
-) -> torch.Tensor:  # fmt: skip
+    model: ALMNet, pieces: list[Piece], starts: list[int], length: int, level_weight: float
+) -> torch.Tensor:
     from torch.nn import functional as F
 
     c_max = max(p.n_channels for p in pieces)
     embs, rmss, ideals = [], [], []
     mask = torch.zeros(len(pieces), c_max, dtype=torch.bool)
-    for b, (p, s, ph) in enumerate(zip(pieces, starts, phases, strict=True)):
-        emb, rms, ideal = _inputs(p, s, length, ph, model.geometry)
+    for b, (p, s) in enumerate(zip(pieces, starts, strict=True)):
+        emb, rms, ideal = _inputs(p, s, length)
         pad = c_max - p.n_channels
         mask[b, : p.n_channels] = True
         embs.append(F.pad(emb, (0, 0, 0, 0, 0, pad)))
@@ -192,12 +185,11 @@ def _loss(
 
 @torch.no_grad()
 def validation_loss(model: ALMNet, pieces: list[Piece], level_weight: float) -> float:
-    """Mean loss over whole held-out pieces (default phases, zero state)."""
+    """Mean loss over whole held-out pieces (zero state), weighted by their engineer's hops."""
     model.eval()
     losses, weights = [], []
     for p in pieces:
-        phase = model.geometry.default_phase(p.n_channels)
-        loss = _loss(model, [p], [0], [phase], p.n_frames, level_weight)
+        loss = _loss(model, [p], [0], p.n_frames, level_weight)
         losses.append(float(loss))
         weights.append(float(torch.isfinite(p.ideal_db).sum()))
     return float(np.average(losses, weights=weights)) if losses else float("nan")
@@ -257,11 +249,7 @@ def fine_tune(
         chosen = [train[i] for i in picks]
         n = min(length, min(p.n_frames for p in chosen) - 1)
         starts = [int(torch.randint(p.n_frames - n, (1,), generator=gen)) for p in chosen]
-        phases = [
-            model.geometry.default_phase(p.n_channels)[torch.randperm(p.n_channels, generator=gen)]
-            for p in chosen
-        ]
-        loss = _loss(model, chosen, starts, phases, n, cfg.level_weight)
+        loss = _loss(model, chosen, starts, n, cfg.level_weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
