@@ -121,7 +121,7 @@ def balance_against_engineer(
     return out
 
 
-def synthetic_split(data: Path, learned: Path, work: Path) -> dict[str, float]:
+def synthetic_split(data: Path, learned: Path, work: Path) -> dict[str, Any]:
     from models.eval.run import evaluate
 
     report = evaluate(data, ["alm-mr", str(learned)], work / "eval-test", split="test",
