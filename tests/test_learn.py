@@ -200,3 +200,39 @@ def test_demo_learn_records_channels_and_faders(tmp_path: Path) -> None:
     assert rec.hops == 40 and rec.audio.shape == (8, 40 * HOP) and rec.listen
     assert np.isfinite(rec.faders_db).all() and rec.engineer.all()
     assert np.abs(rec.audio).max() > 0.01
+
+
+def test_the_tui_shows_learning_and_the_minutes_recorded(tmp_path: Path) -> None:
+    """With --learn the master panel says learning is on and how much of the engineer's mix
+    is recorded (listen mode without a console: every hop counts)."""
+    import asyncio
+
+    from textual.widgets import Static
+
+    from bridge.journal import new_show_dir
+    from bridge.recorder import LearnTap, attach_recorder
+    from bridge.sources import SteppedSource
+    from bridge.tui import make_app
+    from tests.paced import paced_show, until
+
+    stepped = SteppedSource(moving_song(2, 30.0), loop=True)
+    tap = LearnTap(stepped)
+    show = paced_show(source=tap, folder=new_show_dir(tmp_path))
+    attach_recorder(show, tap, [], listen=True)
+
+    async def body() -> None:
+        app = make_app(show)
+        async with app.run_test(size=(100, 30)) as pilot:
+
+            def text() -> str:
+                return str(app.query_one("#info", Static).content)
+
+            stepped.step_to(599)  # 600 hops: half a minute
+            await until(pilot, lambda: "hop 599 " in text())
+            assert "learning: 0.5 min of engineer's mix recorded" in text()
+            await pilot.press("q")
+
+    asyncio.run(body())
+    show.write_outputs()
+    show.close()
+    assert read_recording(show.folder).hops == 600  # type: ignore[arg-type]
