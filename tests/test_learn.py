@@ -236,3 +236,47 @@ def test_the_tui_shows_learning_and_the_minutes_recorded(tmp_path: Path) -> None
     show.write_outputs()
     show.close()
     assert read_recording(show.folder).hops == 600  # type: ignore[arg-type]
+
+
+def _channels(folder: Path, n: int = 3, seconds: float = 3.0) -> list[Path]:
+    rng = np.random.default_rng(2)
+    (folder / "channels").mkdir(parents=True)
+    paths = []
+    for i in range(n):
+        p = folder / "channels" / f"{i + 1:02d}_ch{i + 1}.flac"
+        sf.write(p, (rng.standard_normal(int(48_000 * seconds)) * 0.1).astype(np.float32), 48_000)
+        paths.append(p)
+    return paths
+
+
+def test_a_reaper_project_imports_as_the_engineer_s_mix(tmp_path: Path) -> None:
+    from bridge.outputs.rpp.writer import write_automation
+    from models.learn.imports import from_rpp
+
+    sources = _channels(tmp_path)
+    t = np.arange(1, 61) * 0.05
+    gains = np.stack([np.linspace(-10, 0, 60), np.full(60, -3.0), np.linspace(0, -20, 60)], 1)
+    write_automation(tmp_path / "show.RPP", ["a", "b", "c"], t, gains, sources=sources)
+    rec = from_rpp(tmp_path / "show.RPP")
+    assert rec.names == ["a", "b", "c"] and rec.hops == 60 and rec.engineer.all()
+    assert np.abs(rec.faders_db - gains).max() < 0.15  # the envelope's 0.1 dB simplification
+    assert np.allclose(rec.audio[1], sf.read(sources[1], dtype="float32")[0][: 60 * HOP])
+
+
+def test_a_folder_with_a_gains_csv_imports_and_bad_input_is_one_line(xdg: Path) -> None:
+    from bridge.outputs.automation import AutomationRecorder
+    from models.learn.imports import from_folder
+
+    folder = xdg.parent / "song"
+    _channels(folder)
+    rec = AutomationRecorder(["a", "b", "c"])
+    for k in range(60):
+        rec.send(np.array([-6.0, -1.0 * k / 10, 3.0]), 0.05 * (k + 1))
+    rec.write_csv(xdg.parent / "gains.csv")
+    got = from_folder(folder, xdg.parent / "gains.csv")
+    assert got.hops == 60 and np.allclose(got.faders_db[:, 0], -6.0)
+    res = ailive("learn", "--gains", str(folder), str(folder / "nope.csv"), "--name", "x",
+                 env_home=xdg)  # fmt: skip
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1
+    res = ailive("learn", "--name", "x", env_home=xdg)
+    assert res.returncode == 2 and "at least one" in res.stderr

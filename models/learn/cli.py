@@ -18,7 +18,15 @@ def add_parsers(verbs: Any) -> None:
         "to the user's data folder ($XDG_DATA_HOME/ailive/models, default "
         "~/.local/share/ailive/models); use it with `--gain-source NAME`.",
     )
-    p.add_argument("shows", type=Path, nargs="+", metavar="SHOWDIR", help="recorded shows")
+    p.add_argument("shows", type=Path, nargs="*", metavar="SHOWDIR", help="recorded shows")
+    p.add_argument("--rpp", type=Path, action="append", default=[], metavar="FILE.RPP",
+                   help="a REAPER project to learn from: its tracks' audio items (at 0 s, "
+                   "48 kHz) and volume envelopes (repeatable)")  # fmt: skip
+    p.add_argument("--gains", nargs=2, type=Path, action="append", default=[],
+                   metavar=("SONGDIR", "GAINS.csv"),
+                   help="a folder of channels (channels/NN_name.flac) and a gains CSV (one "
+                   "row per 50 ms, a dB column per channel, as a show's gains.csv) "
+                   "(repeatable)")  # fmt: skip
     p.add_argument("--base", default="alm-mr", metavar="NAME|PATH.pt",
                    help="the model to start from (default alm-mr)")  # fmt: skip
     p.add_argument("--name", required=True, help="name of the learned model (e.g. my-venue)")
@@ -62,8 +70,14 @@ def cmd_learn(args: argparse.Namespace) -> int:
     out = learned_path(name)
     if out.exists() and not args.force:
         raise CliError(f"a learned model {name!r} exists ({out}); use --force to replace it")
+    if not (args.shows or args.rpp or args.gains):
+        raise CliError("give at least one SHOWDIR, --rpp FILE or --gains SONGDIR GAINS.csv")
+    from models.learn.imports import from_folder, from_rpp
+
     try:
         recordings = [read_recording(folder) for folder in args.shows]
+        recordings += [from_rpp(path) for path in args.rpp]
+        recordings += [from_folder(folder, csv) for folder, csv in args.gains]
     except (RecordingError, OSError) as exc:
         raise CliError(str(exc)) from exc
     import torch
