@@ -86,10 +86,17 @@ def show_of(folders: list[Path]) -> tuple[Song, np.ndarray, list[tuple[str, int,
     return Song(meta, audio=np.concatenate(audios, axis=1)), np.concatenate(faders), spans
 
 
-def record(folders: list[Path], out: Path, label: str) -> tuple[Recording, list[Any], float]:
+def record(
+    folders: list[Path], out: Path, label: str, reuse: bool
+) -> tuple[Recording, list[Any], float]:
     song, faders, spans = show_of(folders)
     t0 = time.perf_counter()
-    folder = rehearse(song, faders, make_gain_source("alm-mr"), out / label, title=label)
+    done = sorted((out / label).glob("*/learn.json")) if reuse else []
+    if done:
+        folder = done[-1].parent
+    else:
+        shutil.rmtree(out / label, ignore_errors=True)
+        folder = rehearse(song, faders, make_gain_source("alm-mr"), out / label, title=label)
     wall = time.perf_counter() - t0
     rec = read_recording(folder)
     print(f"{label}: {rec.hops} hops ({rec.hops / 1200:.1f} min) recorded in {wall:.0f} s: "
@@ -145,14 +152,14 @@ def main() -> int:
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--channels", type=int, default=8)
     ap.add_argument("--skip-eval", action="store_true")
+    ap.add_argument("--reuse", action="store_true", help="reuse the shows recorded before")
     args = ap.parse_args()
     torch.set_num_threads(1)
     folders = unseen_songs(args.data, args.channels, args.songs)
     half = len(folders) // 2
     shows = args.work / "shows"
-    shutil.rmtree(shows, ignore_errors=True)
-    rec_a, _, wall_a = record(folders[:half], shows, "A")
-    rec_b, spans_b, wall_b = record(folders[half:], shows, "B")
+    rec_a, _, wall_a = record(folders[:half], shows, "A", args.reuse)
+    rec_b, spans_b, wall_b = record(folders[half:], shows, "B", args.reuse)
     model = args.work / "models" / "taste.pt"
     result = fine_tune([rec_a], checkpoint_path("alm-mr"), model,
                        cfg=LearnConfig(steps=args.steps), base_name="alm-mr")  # fmt: skip

@@ -264,9 +264,6 @@ def fine_tune(
     train_s = time.perf_counter() - t1
     result = LearnResult(None, base_loss, best[0], history, train_s, features_s,
                          0.0, minutes)  # fmt: skip
-    curve = out.with_name(out.stem + "-curve.png")
-    result.curve = plot_curve(history, curve, 0, f"learn {out.stem} from {base_name or base.stem}",
-                              "gain L1 dB (balance + level)")  # fmt: skip
     result.cpu_s = time.process_time() - cpu0
     if not best[0] < base_loss:
         raise LearnError(
@@ -288,4 +285,10 @@ def fine_tune(
     }
     metrics = {"heldout_loss_db": round(best[0], 4), "base_heldout_loss_db": round(base_loss, 4)}
     result.path = save_model(model, out, training=training, metrics=metrics)
+    curve = out.with_name(out.stem + "-curve.png")
+    try:
+        result.curve = plot_curve(history, curve, 0, f"learn {out.stem} from {base_name or base.stem}",
+                                  "gain L1 dB (balance + level)")  # fmt: skip
+    except (ImportError, OSError, ValueError) as exc:  # the model is saved; the picture is extra
+        say(f"no training curve ({type(exc).__name__}: {exc})")
     return result
