@@ -287,8 +287,8 @@ def fine_tune(
     result.path = save_model(model, out, training=training, metrics=metrics)
     curve = out.with_name(out.stem + "-curve.png")
     try:
-        result.curve = plot_curve(history, curve, 0, f"learn {out.stem} from {base_name or base.stem}",
-                                  "gain L1 dB (balance + level)")  # fmt: skip
+        title = f"learn {out.stem} from {base_name or base.stem}"
+        result.curve = plot_curve(history, curve, 0, title, "gain L1 dB (balance + level)")
     except (ImportError, OSError, ValueError) as exc:  # the model is saved; the picture is extra
         say(f"no training curve ({type(exc).__name__}: {exc})")
     return result
