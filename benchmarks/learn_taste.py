@@ -151,18 +151,29 @@ def main() -> int:
     ap.add_argument("--songs", type=int, default=60)
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--channels", type=int, default=8)
+    ap.add_argument("--lr", type=float, default=LearnConfig.lr)
+    ap.add_argument("--level-weight", type=float, default=LearnConfig.level_weight)
+    ap.add_argument("--tag", default="", help="results go to learn_taste-TAG.md/.json")
     ap.add_argument("--skip-eval", action="store_true")
     ap.add_argument("--reuse", action="store_true", help="reuse the shows recorded before")
+    ap.add_argument("--markdown-only", action="store_true",
+                    help="rewrite the markdown from the JSON of the last run")  # fmt: skip
     args = ap.parse_args()
+    global RESULTS
+    if args.tag:
+        RESULTS = RESULTS.with_name(f"learn_taste-{args.tag}.md")
+    if args.markdown_only:
+        write_markdown(json.loads(RESULTS.with_suffix(".json").read_text()))
+        return 0
     torch.set_num_threads(1)
     folders = unseen_songs(args.data, args.channels, args.songs)
     half = len(folders) // 2
     shows = args.work / "shows"
     rec_a, _, wall_a = record(folders[:half], shows, "A", args.reuse)
     rec_b, spans_b, wall_b = record(folders[half:], shows, "B", args.reuse)
-    model = args.work / "models" / "taste.pt"
-    result = fine_tune([rec_a], checkpoint_path("alm-mr"), model,
-                       cfg=LearnConfig(steps=args.steps), base_name="alm-mr")  # fmt: skip
+    model = args.work / "models" / f"taste{'-' + args.tag if args.tag else ''}.pt"
+    cfg = LearnConfig(steps=args.steps, lr=args.lr, level_weight=args.level_weight)
+    result = fine_tune([rec_a], checkpoint_path("alm-mr"), model, cfg=cfg, base_name="alm-mr")
     assert result.path is not None
     show_min = rec_a.hops / 1200
     print(f"fine-tune: {result.cpu_s:.0f} s CPU for {show_min:.1f} min of show "
@@ -184,7 +195,8 @@ def main() -> int:
     fall = 100 * (med["alm-mr"] - med["learned"]) / med["alm-mr"]
     print(f"held-out show B balance median: base {med['alm-mr']:.2f} dB, learned "
           f"{med['learned']:.2f} dB ({fall:.0f} % lower)", flush=True)  # fmt: skip
-    split = None if args.skip_eval else synthetic_split(args.data, model, args.work)
+    work = args.work / (args.tag or ".")
+    split = None if args.skip_eval else synthetic_split(args.data, model, work)
     out: dict[str, Any] = {
         "songs": len(folders),
         "show_a_min": round(show_min, 2),
@@ -192,6 +204,8 @@ def main() -> int:
         "record_wall_s": [round(wall_a, 1), round(wall_b, 1)],
         "taste_db": TASTE_DB,
         "steps": args.steps,
+        "lr": args.lr,
+        "level_weight": args.level_weight,
         "finetune_cpu_s": round(result.cpu_s, 1),
         "finetune_features_s": round(result.features_s, 1),
         "finetune_train_s": round(result.train_s, 1),
@@ -210,12 +224,20 @@ def main() -> int:
     return 0
 
 
+def hour_min(out: dict[str, Any]) -> float:
+    """CPU minutes of the fine-tune for an hour of show: the features scale, the steps do not."""
+    scale = 60.0 / out["show_a_min"]
+    rest = out["finetune_cpu_s"] - out["finetune_features_s"]
+    return (scale * out["finetune_features_s"] + rest) / 60.0
+
+
 def write_markdown(out: dict[str, Any]) -> None:
     med, p90 = out["balance_median_db"], out["balance_p90_db"]
     lines = [
         "# Learn mode: a simulated engineer's taste",
         "",
-        f"`benchmarks/learn_taste.py --songs {out['songs']} --steps {out['steps']}` on "
+        f"`benchmarks/learn_taste.py --songs {out['songs']} --steps {out['steps']} --lr "
+        f"{out.get('lr', 3e-4):g} --level-weight {out.get('level_weight', 0.3):g}` on "
         f"{platform.machine()}, Python {platform.python_version()}, torch {torch.__version__}, "
         f"one torch thread, {time.strftime('%Y-%m-%d')}.",
         "",
@@ -233,8 +255,11 @@ def write_markdown(out: dict[str, Any]) -> None:
         "",
         f"Fine-tune: {out['finetune_cpu_s']} s of CPU ({out['finetune_features_s']} s features, "
         f"{out['finetune_train_s']} s training) for {out['show_a_min']} min of show: "
-        f"{out['cpu_min_per_hour_of_show']} CPU minutes per hour of show. Held-out gain loss "
-        f"{out['heldout_loss_db'][0]} -> {out['heldout_loss_db'][1]} dB.",
+        f"{out['cpu_min_per_hour_of_show']} CPU minutes per hour of show if all of it grew with "
+        f"the show. Only the features do (the steps are fixed): an hour of show is "
+        f"{hour_min(out):.1f} CPU minutes (60 / {out['show_a_min']} x the features + the "
+        f"training). Held-out gain loss {out['heldout_loss_db'][0]} -> "
+        f"{out['heldout_loss_db'][1]} dB.",
         "",
         "Per role, median |error| dB on show B:",
         "",
