@@ -244,7 +244,8 @@ def write_markdown(out: dict[str, Any]) -> None:
         f"Taste (against the rules table): {out['taste_db']}, rides over 1.5 s, no per-song "
         "jitter. Show A (learned from, its last 10 % held out): "
         f"{out['show_a_min']} min; show B (measured): {out['show_b_min']} min; both recorded "
-        f"through the virtual X32 in listen mode in {out['record_wall_s']} s.",
+        f"through the virtual X32 in listen mode in {out['record_wall_s']} s"
+        + (f" ({out['record_note']})." if out.get("record_note") else "."),
         "",
         "| model | balance median dB (show B) | balance p90 dB |",
         "|---|---:|---:|",
@@ -253,8 +254,9 @@ def write_markdown(out: dict[str, Any]) -> None:
         "",
         f"Balance median against the engineer's mix falls by {out['balance_fall_percent']:.0f} %.",
         "",
-        f"Fine-tune: {out['finetune_cpu_s']} s of CPU ({out['finetune_features_s']} s features, "
-        f"{out['finetune_train_s']} s training) for {out['show_a_min']} min of show: "
+        f"Fine-tune: {out['finetune_cpu_s']} s of CPU ({out['finetune_features_s']} s of it "
+        f"features; the training took {out['finetune_train_s']} s of wall clock on the shared "
+        f"machine) for {out['show_a_min']} min of show: "
         f"{out['cpu_min_per_hour_of_show']} CPU minutes per hour of show if all of it grew with "
         f"the show. Only the features do (the steps are fixed): an hour of show is "
         f"{hour_min(out):.1f} CPU minutes (60 / {out['show_a_min']} x the features + the "
@@ -274,8 +276,9 @@ def write_markdown(out: dict[str, Any]) -> None:
         b, p = split["balance_median_db"], split["balance_p90_db"]
         lines += [
             "",
-            f"Standard synthetic test split (`ailive eval` balance, {split['songs']} songs, "
-            "against the first engineer's targets):",
+            f"Standard synthetic test split (`ailive eval` balance, "
+            f"{split['songs']['alm-mr']} songs, none flagged: no oracle was run; against the "
+            "first engineer's targets):",
             "",
             "| model | balance median dB | balance p90 dB |",
             "|---|---:|---:|",
