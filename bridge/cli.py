@@ -119,8 +119,9 @@ def _gain_source_help() -> str:
     from models.gainsource import GAIN_SOURCES, default_gain_source_name
 
     return (
-        f"what predicts the gains: {', '.join(sorted(GAIN_SOURCES))}, or PATH.pt (a checkpoint "
-        f"with its PATH.json sidecar); default here: {default_gain_source_name()}"
+        f"what predicts the gains: {', '.join(sorted(GAIN_SOURCES))}, a model you taught "
+        "(`ailive learn`; `ailive models` lists them), or PATH.pt (a checkpoint with its "
+        f"PATH.json sidecar); default here: {default_gain_source_name()}"
     )
 
 
