@@ -26,7 +26,7 @@ FAST_EXIT_VERBS = ("demo", "run")
 """A show that has written and closed all its files exits at once: tearing down the interpreter
 after torch is loaded took another 1-2 s here, which is how long Ctrl-C would seem to hang."""
 
-EXTENSIONS = ("models.data.cli", "models.cli")
+EXTENSIONS = ("models.data.cli", "models.cli", "models.learn.cli")
 """Modules that add verbs (data, train, eval): each has `add_parsers(verbs)`, and every parser it
 adds sets `handler=` (a function of the parsed arguments returning an exit status) as a default.
 Heavy imports stay inside the handlers so `ailive --help` stays quick."""
@@ -100,6 +100,13 @@ def _add_common_show(p: argparse.ArgumentParser) -> None:
         help="at the end of the show, glide every fader back to the soundcheck snapshot",
     )
     p.add_argument(
+        "--learn",
+        action="store_true",
+        help="learn mode: also record the captured channels (FLAC) and every fader's position "
+        "per hop into the show folder, for `ailive learn` (with --mode listen every fader is "
+        "yours; otherwise the channels you hold are)",
+    )
+    p.add_argument(
         "--play",
         metavar="DEVICE",
         default=None,
@@ -112,8 +119,9 @@ def _gain_source_help() -> str:
     from models.gainsource import GAIN_SOURCES, default_gain_source_name
 
     return (
-        f"what predicts the gains: {', '.join(sorted(GAIN_SOURCES))}, or PATH.pt (a checkpoint "
-        f"with its PATH.json sidecar); default here: {default_gain_source_name()}"
+        f"what predicts the gains: {', '.join(sorted(GAIN_SOURCES))}, a model you taught "
+        "(`ailive learn`; `ailive models` lists them), or PATH.pt (a checkpoint with its "
+        f"PATH.json sidecar); default here: {default_gain_source_name()}"
     )
 
 

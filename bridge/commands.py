@@ -254,6 +254,23 @@ def _end_of_show(show: Show, args: argparse.Namespace) -> None:
         log.info("snapshot %s", "restored" if reached else "not reached in time")
 
 
+def _learn_tap(source: Any, args: argparse.Namespace) -> Any:
+    """With --learn the source is tapped, so the recorder gets every captured hop."""
+    if not getattr(args, "learn", False):
+        return source
+    from bridge.recorder import LearnTap
+
+    return LearnTap(source)
+
+
+def _attach_learn(show: Show, sinks: list[Any], listen: bool) -> None:
+    from bridge.recorder import LearnTap, attach_recorder
+
+    if isinstance(show.source, LearnTap):
+        attach_recorder(show, show.source, sinks, listen)
+        log.info("learn mode: recording the channels and the faders into %s", show.folder)
+
+
 def _check_out(out: Path) -> None:
     """`--out` must be a folder (or not exist yet): said before anything starts."""
     if out.exists() and not out.is_dir():
@@ -305,7 +322,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _check_out(args.out)
     gain_source = _gain_source(args.gain_source)
     song = _load_song(args.song)
-    source = FileSource(song, realtime=not args.fast, seconds=args.seconds)
+    source = _learn_tap(FileSource(song, realtime=not args.fast, seconds=args.seconds), args)
     n = source.n_channels
     if n > 32:
         raise CliError(f"the virtual X32 has 32 channels; this song has {n}")
@@ -360,6 +377,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         raise
     if args.fast:  # nothing waits for the hops of an as-fast-as-possible run: no deadline
         show.engine.deadline_s = math.inf
+    _attach_learn(show, [client], args.mode == "listen")
     _wire(show, client, args)
     _snapshot(show, client, "virtual-x32", host, port, list(range(n)))
     log.info(
@@ -486,7 +504,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     gain_source = _gain_source(args.gain_source)
     names = [strips[c].name if c in strips and strips[c].name else f"Ch {c + 1}" for c in channels]
     try:
-        source = CaptureSource(args.device, channels, names=names)
+        source = _learn_tap(CaptureSource(args.device, channels, names=names), args)
     except (AudioBackendError, ValueError) as exc:
         raise CliError(str(exc), exit_code=1) from exc
     sinks: list[GainSink] = []
@@ -524,6 +542,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             sink.close()
         source.close()
         raise
+    _attach_learn(show, sinks, profile.mode == "listen")
     if client is not None:
         _wire(show, client, args)
         _snapshot(

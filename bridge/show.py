@@ -83,6 +83,8 @@ class Show:
         # Without a folder (a render) the mix is kept in memory and written by the caller.
         self.recorder = MixRecorder(source.sample_rate) if direct_mix and folder is None else None
         self._listeners: list[Any] = []
+        self.learn: Any = None
+        """Learn mode's recorder (bridge.recorder), when the show records the engineer's mix."""
         self.engine = Engine(
             source,
             gain_source,
@@ -217,7 +219,15 @@ class Show:
         out = ShowOutputs(folder=self.folder)
         if self.folder is None or self.journal is None:
             return out
+        if self.learn is not None:
+            self.learn.close()
         summary = self.summary()
+        if self.learn is not None:
+            summary["learn"] = {
+                "engineer_minutes": round(self.learn.engineer_minutes, 2),
+                "hops": self.learn.hops,
+                "write_errors": self.learn.write_errors,
+            }
         self._event("stop", stopped_by=summary["stopped_by"], **self._counters())
         self.journal.close()
         summary["journal_write_errors"] = self.journal.write_errors

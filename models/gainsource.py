@@ -129,9 +129,17 @@ def is_checkpoint_name(name: str) -> bool:
     return path.suffix == ".pt" and path.is_file() and path.with_suffix(".json").is_file()
 
 
+def learned_checkpoint(name: str) -> Path | None:
+    """A model learned from the user's shows (`ailive learn --name NAME`), by name."""
+    from models.learn.userdata import find_learned
+
+    return find_learned(name)
+
+
 def is_gain_source(name: str) -> bool:
-    """A registered name, or a checkpoint file (an experiment evaluated beside the shipped)."""
-    return name in GAIN_SOURCES or is_checkpoint_name(name)
+    """A registered name, a checkpoint file (an experiment evaluated beside the shipped) or a
+    learned model's name."""
+    return name in GAIN_SOURCES or is_checkpoint_name(name) or learned_checkpoint(name) is not None
 
 
 def make_gain_source(name: str | None = None) -> GainSource:
@@ -141,10 +149,16 @@ def make_gain_source(name: str | None = None) -> GainSource:
         from models.inference import StreamingMixer
 
         return StreamingMixer.from_checkpoint(Path(name), name)
+    learned = None if name in GAIN_SOURCES else learned_checkpoint(name)
+    if learned is not None:
+        from models.inference import StreamingMixer
+
+        return StreamingMixer.from_checkpoint(learned, name)
     try:
         factory = GAIN_SOURCES[name]
     except KeyError:
         raise ValueError(
-            f"unknown gain source {name!r}; choose one of: {', '.join(sorted(GAIN_SOURCES))}"
+            f"unknown gain source {name!r}; choose one of: {', '.join(sorted(GAIN_SOURCES))}, "
+            "a learned model (`ailive models`) or PATH.pt"
         ) from None
     return factory()

@@ -138,6 +138,8 @@ class MixerScreen(Screen[None]):
                 sinks.append(f"{sink.name}: {sink.status()}")
             except Exception as exc:  # a broken status line must not take the UI down
                 sinks.append(f"{sink.name}: status failed ({exc})")
+        if self.show.learn is not None:  # learn mode: how much of the engineer's mix is recorded
+            sinks.append(self.show.learn.status())
         self.master.show_view(
             MasterView(
                 snapshot=snap,

@@ -1,0 +1,294 @@
+"""The fine-tune of `ailive learn`: a shipped (or learned) checkpoint trained on the engineer's
+hops of one or more recordings, kept only when it beats the base on held-out hops.
+
+Cheap by design: the embedding stays frozen, so every window is embedded once (cached, like the
+trainer's frozen steps), and the loss is on the gains alone (no mix is rendered): the L1 between
+the network's slewed gains and the engineer's faders, with each hop's mean difference over the
+channels removed (the balance between channels) plus `level_weight` times the plain L1 (the
+level). Hops that were the model's, or where a fader was unknown, do not count. The last
+`holdout` of every recording is never trained on: it validates, and a model that does not beat
+the base there is not saved.
+"""
+
+from __future__ import annotations
+
+import copy
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+import torch
+from torch import nn
+
+from models.alm.config import RMS_FLOOR_DB, WINDOW_FRAMES, Geometry
+from models.alm.network import ALMNet
+from models.alm.output import output_db
+from models.checkpoint import load_model, read_sidecar, save_model
+from models.learn.recording import Recording
+from models.train.batches import gain_loss
+from models.train.features import embed_windows, mel_windows, refresh_frames, window_ends
+from models.train.loop import Progress
+from models.train.plot import plot_curve
+
+SEGMENT_S = 30.0
+"""Recordings are cut into pieces this long (features per piece: an hour never sits in memory as
+one tensor of windows)."""
+CONTEXT_S = 1.0
+"""Audio before a piece that its first windows see (the 975 ms embedding window)."""
+
+
+class LearnError(ValueError):
+    """A fine-tune that cannot run or whose result is refused; the message says why."""
+
+
+@dataclass
+class LearnConfig:
+    steps: int = 300
+    batch: int = 8
+    sequence_s: float = 12.0
+    lr: float = 3e-4
+    weight_decay: float = 1e-2
+    level_weight: float = 0.3
+    holdout: float = 0.1
+    validate_every: int = 50
+    seed: int = 0
+
+
+@dataclass
+class Piece:
+    """A stretch of one recording: cached embeddings, RMS and the engineer's gains."""
+
+    name: str
+    emb: torch.Tensor  # (C, F, D) float16: what each channel holds at each frame
+    rms_db: torch.Tensor  # (C, F)
+    ideal_db: torch.Tensor  # (C, F), NaN where not the engineer's
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.rms_db.shape[1])
+
+    @property
+    def n_channels(self) -> int:
+        return int(self.rms_db.shape[0])
+
+
+@dataclass
+class LearnResult:
+    path: Path | None
+    base_loss: float
+    learned_loss: float
+    history: dict[str, Any] = field(default_factory=dict)
+    train_s: float = 0.0
+    features_s: float = 0.0
+    cpu_s: float = 0.0
+    engineer_minutes: float = 0.0
+    curve: Path | None = None
+
+
+def engineer_gains(rec: Recording) -> np.ndarray:
+    """(hops, C) the engineer's fader per hop, NaN where it was the model's or unknown."""
+    keep = rec.engineer & np.isfinite(rec.faders_db)
+    return np.where(keep, rec.faders_db, np.nan)
+
+
+@torch.no_grad()
+def pieces_of(
+    rec: Recording, model: ALMNet, start_hop: int, end_hop: int, segment_s: float = SEGMENT_S
+) -> list[Piece]:
+    """Features of hops start_hop..end_hop of a recording, in pieces of `segment_s`."""
+    from models.alm.features import frame_rms_db
+
+    geometry: Geometry = model.geometry
+    if geometry.frame != rec.hop:
+        raise LearnError(f"the model's frame ({geometry.frame}) is not the recording's hop")
+    ideal = engineer_gains(rec)
+    per = max(1, round(segment_s * rec.sample_rate / rec.hop))
+    ctx = round(CONTEXT_S * rec.sample_rate / rec.hop)
+    out = []
+    for a in range(start_hop, end_hop, per):
+        b = min(end_hop, a + per)
+        if b - a < 2 or not np.isfinite(ideal[a:b]).any():
+            continue
+        c0 = max(0, a - ctx)
+        audio = torch.from_numpy(np.ascontiguousarray(rec.audio[:, c0 * rec.hop : b * rec.hop]))
+        skip = a - c0
+        piece = Piece(
+            f"{rec.name}@{a}",
+            held_embeddings(model, audio)[:, skip:].contiguous(),
+            frame_rms_db(audio[None], geometry.frame)[0, :, skip:].contiguous(),
+            torch.from_numpy(ideal[a:b].T.astype(np.float32)).contiguous(),
+        )
+        out.append(piece)
+    return out
+
+
+def held_embeddings(model: ALMNet, audio: torch.Tensor) -> torch.Tensor:
+    """(C, n) audio -> (C, F, D) float16: the embedding each channel holds at each frame,
+    refreshed on its default phase as the streaming runner refreshes it (so only the windows
+    of refresh frames, a sixth of them with ALM-MR, are embedded)."""
+    geometry = model.geometry
+    c = audio.shape[0]
+    frames = audio.shape[1] // geometry.frame
+    mel = model.frontend(audio)
+    lead = model.frontend.silence()[None, :, None].expand(c, -1, WINDOW_FRAMES)
+    mel = torch.cat([lead, mel], dim=-1).contiguous()
+    r = refresh_frames(0, frames, geometry.default_phase(c), geometry.refresh)  # (C, F)
+    keys = torch.arange(c)[:, None] * (frames + 1) + (r + 1)
+    uniq, inverse = torch.unique(keys.flatten(), return_inverse=True)
+    chans, rows = uniq // (frames + 1), uniq % (frames + 1) - 1
+    ends = window_ends(frames, geometry)[rows.clamp(min=0)]
+    emb = embed_windows(model.embedding, mel_windows(mel, chans, ends))  # (U, D)
+    silence = embed_windows(model.embedding, mel[:1, :, :WINDOW_FRAMES])[0]
+    emb[rows < 0] = silence
+    return emb[inverse].reshape(c, frames, -1).half()
+
+
+def _inputs(piece: Piece, start: int, length: int) -> tuple[torch.Tensor, ...]:
+    """emb (C, L, D), rms (C, L), ideal (C, L) aimed at by each prediction (zero latency:
+    the gain from frame t is heard on frame t+1)."""
+    emb = piece.emb[:, start : start + length].float()
+    rms = piece.rms_db[:, start : start + length]
+    ideal = torch.full((piece.n_channels, length), float("nan"))
+    part = piece.ideal_db[:, start + 1 : start + 1 + length]
+    ideal[:, : part.shape[1]] = part
+    return emb, rms, ideal
+
+
+def _loss(
+    model: ALMNet, pieces: list[Piece], starts: list[int], length: int, level_weight: float
+) -> torch.Tensor:
+    from torch.nn import functional as F
+
+    c_max = max(p.n_channels for p in pieces)
+    embs, rmss, ideals = [], [], []
+    mask = torch.zeros(len(pieces), c_max, dtype=torch.bool)
+    for b, (p, s) in enumerate(zip(pieces, starts, strict=True)):
+        emb, rms, ideal = _inputs(p, s, length)
+        pad = c_max - p.n_channels
+        mask[b, : p.n_channels] = True
+        embs.append(F.pad(emb, (0, 0, 0, 0, 0, pad)))
+        rmss.append(F.pad(rms, (0, 0, 0, pad), value=RMS_FLOOR_DB))
+        ideals.append(F.pad(ideal, (0, 0, 0, pad), value=float("nan")))
+    z, _ = model(torch.stack(embs), torch.stack(rmss), mask, None)
+    rng = model.gain
+    g = output_db(rng, z, None, None)
+    ideal = torch.stack(ideals)
+    loss = gain_loss(g, ideal, rng.min_db, rng.max_db, centered=True)
+    if level_weight > 0:
+        loss = loss + level_weight * gain_loss(g, ideal, rng.min_db, rng.max_db)
+    return loss
+
+
+@torch.no_grad()
+def validation_loss(model: ALMNet, pieces: list[Piece], level_weight: float) -> float:
+    """Mean loss over whole held-out pieces (zero state), weighted by their engineer's hops."""
+    model.eval()
+    losses, weights = [], []
+    for p in pieces:
+        loss = _loss(model, [p], [0], p.n_frames, level_weight)
+        losses.append(float(loss))
+        weights.append(float(torch.isfinite(p.ideal_db).sum()))
+    return float(np.average(losses, weights=weights)) if losses else float("nan")
+
+
+def fine_tune(
+    recordings: list[Recording],
+    base: Path,
+    out: Path,
+    *,
+    cfg: LearnConfig | None = None,
+    base_name: str = "",
+    log: Callable[[str], None] | None = None,
+) -> LearnResult:
+    """Fine-tune checkpoint `base` on the engineer's hops; write out.pt + out.json (+ curve)
+    only when the held-out loss beats the base's. Raises LearnError when there is nothing to
+    learn from or the result is refused."""
+    cfg = cfg or LearnConfig()
+    say = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
+    cpu0, t0 = time.process_time(), time.perf_counter()
+    torch.manual_seed(cfg.seed)
+    model = load_model(base)
+    if not isinstance(model, ALMNet):
+        raise LearnError(f"{base}: learn mode fine-tunes ALM networks only")
+    embedding = cast(nn.Module, model.embedding)
+    embedding.requires_grad_(False)
+    embedding.eval()
+    train, val = [], []
+    minutes = 0.0
+    for rec in recordings:
+        minutes += rec.engineer_minutes()
+        cut = round(rec.hops * (1.0 - cfg.holdout))
+        train += pieces_of(rec, model, 0, cut)
+        val += pieces_of(rec, model, cut, rec.hops)
+    if not train or not val:
+        raise LearnError(
+            "not enough of the engineer's mix to learn from: every recording needs engineer's "
+            "hops both before and in its last "
+            f"{cfg.holdout:.0%} (found {minutes:.1f} min in all)"
+        )
+    features_s = time.perf_counter() - t0
+    say(f"features of {len(train)} training and {len(val)} held-out pieces in {features_s:.1f} s "
+        f"({minutes:.1f} min of engineer's mix)")  # fmt: skip
+    base_loss = validation_loss(model, val, cfg.level_weight)
+    history: dict[str, Any] = {"train": [], "validation": [[0, base_loss]]}
+    best = (base_loss, copy.deepcopy(model.state_dict()))
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    length = max(2, round(cfg.sequence_s * 20))
+    progress = Progress(cfg.steps)
+    t1 = time.perf_counter()
+    for step in range(1, cfg.steps + 1):
+        model.train()
+        embedding.eval()  # batch norms keep their statistics
+        picks = torch.randint(len(train), (cfg.batch,), generator=gen).tolist()
+        chosen = [train[i] for i in picks]
+        n = min(length, min(p.n_frames for p in chosen) - 1)
+        starts = [int(torch.randint(p.n_frames - n, (1,), generator=gen)) for p in chosen]
+        loss = _loss(model, chosen, starts, n, cfg.level_weight)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        history["train"].append([step, float(loss.detach())])
+        progress(step, float(loss.detach()))
+        if step % cfg.validate_every == 0 or step == cfg.steps:
+            v = validation_loss(model, val, cfg.level_weight)
+            history["validation"].append([step, v])
+            if v < best[0]:
+                best = (v, copy.deepcopy(model.state_dict()))
+    train_s = time.perf_counter() - t1
+    result = LearnResult(None, base_loss, best[0], history, train_s, features_s,
+                         0.0, minutes)  # fmt: skip
+    result.cpu_s = time.process_time() - cpu0
+    if not best[0] < base_loss:
+        raise LearnError(
+            f"refused: the fine-tuned model does no better than {base_name or base.stem} on the "
+            f"held-out {cfg.holdout:.0%} ({best[0]:.3f} vs {base_loss:.3f} dB); nothing saved"
+        )
+    model.load_state_dict(best[1])
+    before = read_sidecar(base)
+    training = {
+        "learned_from": [r.name for r in recordings],
+        "base": base_name or base.stem,
+        "base_sha256": before["sha256"],
+        "engineer_minutes": round(minutes, 2),
+        "learn": cfg.__dict__,
+        "train_s": round(train_s, 1),
+        "features_s": round(features_s, 1),
+        "cpu_s": round(result.cpu_s, 1),
+        "base_training": {k: before.get("training", {}).get(k) for k in ("data", "steps")},
+    }
+    metrics = {"heldout_loss_db": round(best[0], 4), "base_heldout_loss_db": round(base_loss, 4)}
+    result.path = save_model(model, out, training=training, metrics=metrics)
+    curve = out.with_name(out.stem + "-curve.png")
+    try:
+        title = f"learn {out.stem} from {base_name or base.stem}"
+        result.curve = plot_curve(history, curve, 0, title, "gain L1 dB (balance + level)")
+    except (ImportError, OSError, ValueError) as exc:  # the model is saved; the picture is extra
+        say(f"no training curve ({type(exc).__name__}: {exc})")
+    return result
