@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_SYSTEMS = (
-    "alm-mr,alm-sr,dmc-og,dmc-b-0l,raw,gainsharing,autofader,oracle,static-oracle,slew-oracle"
+    "alm-mr,alm-sr,dmc-og,dmc-b-0l,raw,gainsharing,autofader,oracle,static-oracle,slew-oracle,"
+    "balance-oracle"
 )
 
 

@@ -16,7 +16,7 @@ import torch
 
 from models.alm import apply_gains_zero_latency, offline_forward
 from models.checkpoint import load_model, read_sidecar
-from models.train.batches import Sequence, chunk_ideal, gain_loss, mix_output
+from models.train.batches import Sequence, balance_loss, chunk_ideal, gain_loss, mix_output
 from models.train.config import ConfigError, TrainConfig, config_from_dict, load_config
 from models.train.loop import Trainer
 from models.train.losses import LOSSES, make_loss, mrstft_sizes
@@ -181,6 +181,52 @@ def test_centered_gain_loss_scores_only_the_balance() -> None:
     wrong = offset.clone()
     wrong[0, 0] += 4.0  # channel 0 4 dB too loud against channel 1: 2 dB each after centring
     assert float(gain_loss(wrong, ideal, -40.0, 24.0, centered=True)) == pytest.approx(2.0)
+
+
+def test_balance_loss_scores_each_channels_level_where_it_plays() -> None:
+    ideal = torch.tensor([[[-10.0, -10.0, -10.0], [0.0, 0.0, 0.0], [float("nan")] * 3]])
+    rms = torch.tensor([[[-20.0, -20.0, -20.0], [-30.0, -30.0, -30.0], [-20.0] * 3]])
+    same = ideal.nan_to_num(0.0) + 6.0  # every channel 6 dB up: the same balance
+    assert float(balance_loss(same, ideal, rms, -40.0, 24.0)) == pytest.approx(0.0, abs=1e-5)
+    wrong = same.clone()
+    wrong[0, 0] += 4.0  # channel 0 4 dB too loud against channel 1: 2 dB each after centring
+    assert float(balance_loss(wrong, ideal, rms, -40.0, 24.0)) == pytest.approx(2.0, abs=1e-4)
+    quiet = rms.clone()
+    quiet[0, 0, 0] = -120.0  # a frame where channel 0 is silent: its gain there is not heard
+    moved = same.clone()
+    moved[0, 0, 0] += 20.0
+    assert float(balance_loss(moved, ideal, quiet, -40.0, 24.0)) < 0.01
+    assert float(gain_loss(moved, ideal, -40.0, 24.0, centered=True)) > 1.0
+    silent = torch.full_like(rms, -120.0)  # nothing plays: no balance to score
+    assert float(balance_loss(wrong, ideal, silent, -40.0, 24.0)) == 0.0
+
+
+def test_the_balance_term_adds_the_balance_of_the_frames_the_gains_are_heard_on(
+    data: Path,
+) -> None:
+    from models.alm.output import output_db
+    from models.train.batches import chunk_inputs
+
+    plain = Trainer(tiny(data), data / "runs")
+    weighted = Trainer(tiny(data, balance_loss_weight=2.0), data / "runs")
+    weighted.model.load_state_dict(plain.model.state_dict())
+    song = plain.train_songs[0]
+    assert song.ideal_db is not None
+    seq = Sequence([song], [2], [plain.geometry.default_phase(song.n_channels)], 20, 20)
+    plain.model.eval()
+    weighted.model.eval()
+    with torch.no_grad():
+        base, _, _ = plain._chunk_loss(plain.model, seq, 0, 20, False, None, None)
+        total, _, _ = weighted._chunk_loss(weighted.model, seq, 0, 20, False, None, None)
+        emb, rms, mask, _, _ = chunk_inputs(seq, 0, 20, plain.geometry)
+        z, _ = plain.model(emb, rms, mask, None)
+        g_db = output_db(plain.model.gain, z, None, None)
+        ideal = song.ideal_db[None, :, 3:23]  # zero latency: frame t's gain is heard on t + 1
+        heard = song.rms_db[None, :, 3:23]
+        rng = plain.model.gain
+        term = balance_loss(g_db, ideal, heard, rng.min_db, rng.max_db)
+    assert float(term) > 0.0
+    assert float(total) == pytest.approx(float(base) + 2.0 * float(term), rel=1e-5)
 
 
 def test_level_matched_loss_ignores_the_overall_level() -> None:

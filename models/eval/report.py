@@ -122,8 +122,10 @@ NOTES = (
     "gates), mix-wide offset (the mean over the song's sources) removed; median and 90th "
     "percentile of |error| over every source of every song. Gain err: mean |gain - per-frame "
     "oracle gain|. Oracles: oracle (per frame, least squares), static-oracle (one gain per "
-    "channel, optimised on MR-STFT), slew-oracle (the product's fader speed). A song where an "
-    "oracle is worse than RAW on level-matched MR-STFT is flagged and left out of the averages."
+    "channel, optimised on MR-STFT), slew-oracle (the product's fader speed), balance-oracle "
+    "(one gain per channel, optimised on the balance metric: the ceiling of the balance columns; "
+    "it judges no song). A song where an oracle other than the balance-oracle is worse than RAW "
+    "on level-matched MR-STFT is flagged and left out of the averages."
 )
 
 

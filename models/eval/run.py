@@ -17,6 +17,7 @@ import torch
 from models.data.store import SongData
 from models.eval import metrics as m
 from models.eval.balance import BalanceTruth, TargetLevels, balance_errors, target_levels
+from models.eval.balance_oracle import balance_oracle
 from models.eval.oracles import slew_oracle, static_oracle
 from models.eval.report import plot_gains, report_markdown, summarise
 from models.eval.systems import make_system, stream_gains
@@ -24,9 +25,13 @@ from models.gainsource import GainSource
 from models.train.losses import FLOOR_DBFS
 
 ORACLES = ("oracle", "static-oracle", "slew-oracle")
-"""The per-frame oracle (the data engine's), the static and the slew-limited one (oracles.py)."""
+"""The per-frame oracle (the data engine's), the static and the slew-limited one (oracles.py):
+the ceilings on MR-STFT, and the sanity check's judges."""
+CEILINGS = (*ORACLES, "balance-oracle")
+"""Every oracle; the balance oracle (balance_oracle.py) is a ceiling for the balance columns
+only, so it judges no song (it is not optimised for MR-STFT)."""
 KNOWN_SYSTEMS = (
-    "alm-mr", "alm-sr", "dmc-og", "dmc-b-0l", "raw", "gainsharing", "autofader", *ORACLES,
+    "alm-mr", "alm-sr", "dmc-og", "dmc-b-0l", "raw", "gainsharing", "autofader", *CEILINGS,
 )  # fmt: skip
 NOT_A_GAIN_MIX = "not a gain mix of its channels"
 
@@ -117,6 +122,13 @@ def read_truth(folder: Path) -> SongTruth:
 
 def oracle_gains(truth: SongTruth, name: str) -> np.ndarray | None:
     """(frames, C) dB of one of the oracles on this song; None where the song has no oracle."""
+    if name == "balance-oracle":
+        if truth.balance is None or truth.levels is None:
+            return None
+        c_count, frames = truth.channels.shape[0], truth.channels.shape[1] // truth.hop
+        start = np.zeros(c_count) if truth.oracle_static_db is None else truth.oracle_static_db
+        gains = balance_oracle(truth.balance, truth.levels, truth.sample_rate, start)
+        return np.tile(gains, (frames, 1))
     if truth.oracle_db is None:
         return None
     if name == "oracle":
@@ -174,7 +186,7 @@ def sanity_flag(rows: list[dict[str, Any]], raw_matched: float) -> str | None:
 def _make_sources(systems: list[str]) -> dict[str, GainSource | None]:
     sources: dict[str, GainSource | None] = {}
     for name in systems:
-        if name in ORACLES:
+        if name in CEILINGS:
             continue
         try:
             sources[name] = make_system(name, None)
@@ -197,7 +209,7 @@ def eval_song(
     rows: list[dict[str, Any]] = []
     raw_matched: float | None = None
     for name in systems:
-        if name in ORACLES:
+        if name in CEILINGS:
             gains = oracle_gains(truth, name)
             source = None if gains is None else make_system("oracle", gains)
         else:

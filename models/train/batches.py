@@ -148,6 +148,18 @@ def chunk_ideal(seq: Sequence, offset: int, length: int, shift: int) -> torch.Te
     return out
 
 
+def chunk_rms(seq: Sequence, offset: int, length: int, shift: int) -> torch.Tensor:
+    """(B, C, L) the RMS (dB) of frame t + shift for each prediction t of a chunk (the frame
+    its gain is heard on); RMS_FLOOR_DB on padded channels and past the song's end."""
+    c_max = max(s.n_channels for s in seq.songs)
+    out = torch.full((len(seq.songs), c_max, length), RMS_FLOOR_DB)
+    for b, (song, start) in enumerate(zip(seq.songs, seq.starts, strict=True)):
+        a = start + offset + shift
+        part = song.rms_db[:, a : a + length]
+        out[b, : song.n_channels, : part.shape[1]] = part
+    return out
+
+
 def chunk_base(seq: Sequence, offset: int, length: int) -> torch.Tensor:
     """(B, C, L) the auto-fader level each frame of a chunk reads (0 dB on padded channels)."""
     c_max = max(s.n_channels for s in seq.songs)
@@ -182,3 +194,35 @@ def gain_loss(
         count = known.sum(dim=1, keepdim=True).clamp(min=1)
         diff = diff - diff.sum(dim=1, keepdim=True) / count
     return torch.sum(torch.abs(diff) * known) / known.sum()
+
+
+def balance_loss(
+    gains_db: torch.Tensor,
+    ideal_db: torch.Tensor,
+    rms_db: torch.Tensor,
+    low: float,
+    high: float,
+    active_db: float = -60.0,
+) -> torch.Tensor:
+    """Mean |balance error| (dB) of a chunk's channels, what the evaluation's balance measures
+    with each channel standing for its own source (bleed and K-weighting left out): each
+    channel's level in the chunk under the predicted gains minus under the ideal ones, energies
+    summed over the frames (rms_db: (B, C, L), the frames the gains are heard on), the mean over
+    the channels that play removed. A channel plays when its mean level under the ideal gains
+    is above `active_db`; a batch row with fewer than two playing channels adds nothing.
+    """
+    known = torch.isfinite(ideal_db)
+    target = torch.where(known, ideal_db.clamp(low, high), torch.zeros_like(ideal_db))
+    power = torch.where(known, torch.pow(10.0, rms_db / 10.0), torch.zeros_like(rms_db))
+    frames = known.sum(dim=-1).clamp(min=1)
+    want = torch.sum(power * torch.pow(10.0, target / 10.0), dim=-1)  # (B, C)
+    got = torch.sum(power * torch.pow(10.0, gains_db / 10.0), dim=-1)
+    plays = want / frames > 10.0 ** (active_db / 10.0)
+    err = torch.where(plays, 10.0 * torch.log10(got.clamp_min(1e-30) / want.clamp_min(1e-30)),
+                      torch.zeros_like(want))  # fmt: skip
+    count = plays.sum(dim=1, keepdim=True)
+    err = err - err.sum(dim=1, keepdim=True) / count.clamp(min=1)
+    rows = (count >= 2).expand_as(plays) & plays
+    if not bool(rows.any()):
+        return gains_db.sum() * 0.0
+    return torch.sum(torch.abs(err) * rows) / rows.sum()

@@ -58,6 +58,10 @@ class TrainConfig:
     gain_loss_centered: bool = False
     """True: that L1 ignores the overall level (each frame's mean difference over channels is
     removed), i.e. it scores the balance between channels only."""
+    balance_loss_weight: float = 0.0
+    """Weight of a balance term (batches.balance_loss): each channel's level over a chunk under
+    the predicted gains minus under the engineer's, the mean over the channels removed, mean
+    |dB|; 0: none."""
     steps: int = 1000
     frozen_steps: int = 800
     """Steps with the embedding frozen (cached embeddings); the rest fine-tune it."""

@@ -22,9 +22,11 @@ from models.checkpoint import build_model, save_model
 from models.dmc import DMCNet
 from models.train.batches import (
     Sequence,
+    balance_loss,
     chunk_base,
     chunk_ideal,
     chunk_inputs,
+    chunk_rms,
     draw_sequence,
     gain_loss,
     mix_output,
@@ -55,6 +57,8 @@ def network_for(cfg: TrainConfig) -> ALMNet | DMCNet:
 def loss_label(cfg: TrainConfig) -> str:
     """What the training loss is, for plots: the mix loss and any gain term."""
     extra = f" + {cfg.gain_loss_weight:g} x gain L1 (dB)" if cfg.gain_loss_weight > 0 else ""
+    if cfg.balance_loss_weight > 0:
+        extra += f" + {cfg.balance_loss_weight:g} x balance (dB)"
     return f"{cfg.loss}{extra}"
 
 
@@ -270,12 +274,19 @@ class Trainer:
         initial = None if prev is None else torch.pow(10.0, prev / 20.0)
         mix = mix_output(audio, gains, self.geometry.frame, self.cfg.latency, initial)
         loss = self.loss_fn(mix, target)
-        if self.cfg.gain_loss_weight > 0:
-            ideal = chunk_ideal(seq, offset, length, 1 if self.cfg.latency == "zero" else 0)
-            if ideal is not None:
-                loss = loss + self.cfg.gain_loss_weight * gain_loss(
-                    g_db, ideal, rng.min_db, rng.max_db, self.cfg.gain_loss_centered
-                )
+        shift = 1 if self.cfg.latency == "zero" else 0
+        ideal = None
+        if self.cfg.gain_loss_weight > 0 or self.cfg.balance_loss_weight > 0:
+            ideal = chunk_ideal(seq, offset, length, shift)
+        if ideal is not None and self.cfg.gain_loss_weight > 0:
+            loss = loss + self.cfg.gain_loss_weight * gain_loss(
+                g_db, ideal, rng.min_db, rng.max_db, self.cfg.gain_loss_centered
+            )
+        if ideal is not None and self.cfg.balance_loss_weight > 0:
+            heard = chunk_rms(seq, offset, length, shift)
+            loss = loss + self.cfg.balance_loss_weight * balance_loss(
+                g_db, ideal, heard, rng.min_db, rng.max_db
+            )
         return loss, state, g_db[..., -1].detach()
 
     def run(self) -> dict[str, Any]:
