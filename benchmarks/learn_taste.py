@@ -153,6 +153,8 @@ def main() -> int:
     ap.add_argument("--channels", type=int, default=8)
     ap.add_argument("--lr", type=float, default=LearnConfig.lr)
     ap.add_argument("--level-weight", type=float, default=LearnConfig.level_weight)
+    ap.add_argument("--train", choices=("all", "head"), default=LearnConfig.train)
+    ap.add_argument("--distill", type=float, default=LearnConfig.distill)
     ap.add_argument("--tag", default="", help="results go to learn_taste-TAG.md/.json")
     ap.add_argument("--skip-eval", action="store_true")
     ap.add_argument("--reuse", action="store_true", help="reuse the shows recorded before")
@@ -172,7 +174,13 @@ def main() -> int:
     rec_a, _, wall_a = record(folders[:half], shows, "A", args.reuse)
     rec_b, spans_b, wall_b = record(folders[half:], shows, "B", args.reuse)
     model = args.work / "models" / f"taste{'-' + args.tag if args.tag else ''}.pt"
-    cfg = LearnConfig(steps=args.steps, lr=args.lr, level_weight=args.level_weight)
+    cfg = LearnConfig(
+        steps=args.steps,
+        lr=args.lr,
+        level_weight=args.level_weight,
+        train=args.train,
+        distill=args.distill,
+    )
     result = fine_tune([rec_a], checkpoint_path("alm-mr"), model, cfg=cfg, base_name="alm-mr")
     assert result.path is not None
     show_min = rec_a.hops / 1200
@@ -206,6 +214,8 @@ def main() -> int:
         "steps": args.steps,
         "lr": args.lr,
         "level_weight": args.level_weight,
+        "train": args.train,
+        "distill": args.distill,
         "finetune_cpu_s": round(result.cpu_s, 1),
         "finetune_features_s": round(result.features_s, 1),
         "finetune_train_s": round(result.train_s, 1),
@@ -237,7 +247,8 @@ def write_markdown(out: dict[str, Any]) -> None:
         "# Learn mode: a simulated engineer's taste",
         "",
         f"`benchmarks/learn_taste.py --songs {out['songs']} --steps {out['steps']} --lr "
-        f"{out.get('lr', 3e-4):g} --level-weight {out.get('level_weight', 0.3):g}` on "
+        f"{out.get('lr', 3e-4):g} --level-weight {out.get('level_weight', 0.3):g} --train "
+        f"{out.get('train', 'all')} --distill {out.get('distill', 0.0):g}` on "
         f"{platform.machine()}, Python {platform.python_version()}, torch {torch.__version__}, "
         f"one torch thread, {time.strftime('%Y-%m-%d')}.",
         "",

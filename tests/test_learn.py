@@ -139,6 +139,31 @@ def test_the_fine_tune_refuses_a_model_no_better_than_the_base(tmp_path: Path) -
     assert not out.exists() and not out.with_suffix(".json").exists()
 
 
+def test_a_head_only_fine_tune_with_distillation_leaves_the_rest_as_the_base(
+    tmp_path: Path,
+) -> None:
+    import torch
+
+    from models.checkpoint import load_model
+
+    rec = read_recording(_person_recording(tmp_path))
+    out = tmp_path / "m" / "head.pt"
+    cfg = LearnConfig(steps=40, lr=1e-3, train="head", distill=0.5, validate_every=10)
+    fine_tune([rec], checkpoint_path("alm-mr"), out, cfg=cfg)
+    base = load_model(checkpoint_path("alm-mr")).state_dict()
+    learned = load_model(out).state_dict()
+    moved = {k.split(".")[0] for k in base if not torch.equal(base[k], learned[k])}
+    assert moved and moved <= {"te3", "mlp"}
+    assert json.loads(out.with_suffix(".json").read_text())["training"]["learn"]["train"] == "head"
+
+
+def test_an_unknown_part_to_train_is_one_clear_error(tmp_path: Path) -> None:
+    rec = read_recording(_person_recording(tmp_path, seconds=2.0))
+    with pytest.raises(LearnError, match="train must be"):
+        fine_tune([rec], checkpoint_path("alm-mr"), tmp_path / "x.pt",
+                  cfg=LearnConfig(steps=1, train="gru"))  # fmt: skip
+
+
 def test_no_engineer_hops_is_nothing_to_learn(tmp_path: Path) -> None:
     rec = read_recording(_person_recording(tmp_path, seconds=2.0))
     none = Recording(rec.name, rec.names, rec.sample_rate, rec.hop, rec.audio, rec.faders_db,

@@ -56,6 +56,18 @@ class LearnConfig:
     holdout: float = 0.1
     validate_every: int = 50
     seed: int = 0
+    train: str = "all"
+    """What is fine-tuned: "all" (everything after the frozen embedding) or "head" (only the
+    last channel encoder and the gain MLP: less drift from the base on what the engineer left
+    alone)."""
+    distill: float = 0.0
+    """Weight of the pull towards the base model's own (centered) gains on every channel: an
+    L1, so with a weight under 1 it never moves the optimum where the engineer's fader can be
+    met, only where the network has to trade channels off."""
+
+
+HEAD = ("te3", "mlp")
+"""The modules `train="head"` fine-tunes."""
 
 
 @dataclass
@@ -159,7 +171,13 @@ def _inputs(piece: Piece, start: int, length: int) -> tuple[torch.Tensor, ...]:
 
 
 def _loss(
-    model: ALMNet, pieces: list[Piece], starts: list[int], length: int, level_weight: float
+    model: ALMNet,
+    pieces: list[Piece],
+    starts: list[int],
+    length: int,
+    level_weight: float,
+    base: ALMNet | None = None,
+    distill: float = 0.0,
 ) -> torch.Tensor:
     from torch.nn import functional as F
 
@@ -173,13 +191,20 @@ def _loss(
         embs.append(F.pad(emb, (0, 0, 0, 0, 0, pad)))
         rmss.append(F.pad(rms, (0, 0, 0, pad), value=RMS_FLOOR_DB))
         ideals.append(F.pad(ideal, (0, 0, 0, pad), value=float("nan")))
-    z, _ = model(torch.stack(embs), torch.stack(rmss), mask, None)
+    emb_b, rms_b = torch.stack(embs), torch.stack(rmss)
+    z, _ = model(emb_b, rms_b, mask, None)
     rng = model.gain
     g = output_db(rng, z, None, None)
     ideal = torch.stack(ideals)
     loss = gain_loss(g, ideal, rng.min_db, rng.max_db, centered=True)
     if level_weight > 0:
         loss = loss + level_weight * gain_loss(g, ideal, rng.min_db, rng.max_db)
+    if base is not None and distill > 0:
+        with torch.no_grad():
+            zb, _ = base(emb_b, rms_b, mask, None)
+            gb = output_db(rng, zb, None, None)
+            gb = gb.masked_fill(~mask.unsqueeze(-1), float("nan"))
+        loss = loss + distill * gain_loss(g, gb, rng.min_db, rng.max_db, centered=True)
     return loss
 
 
@@ -217,6 +242,16 @@ def fine_tune(
     embedding = cast(nn.Module, model.embedding)
     embedding.requires_grad_(False)
     embedding.eval()
+    if cfg.train not in ("all", "head"):
+        raise LearnError(f"train must be 'all' or 'head', not {cfg.train!r}")
+    if cfg.train == "head":
+        model.requires_grad_(False)
+        for name in HEAD:
+            cast(nn.Module, getattr(model, name)).requires_grad_(True)
+    anchor = None
+    if cfg.distill > 0:
+        anchor = copy.deepcopy(model).eval()
+        anchor.requires_grad_(False)
     train, val = [], []
     minutes = 0.0
     for rec in recordings:
@@ -249,7 +284,7 @@ def fine_tune(
         chosen = [train[i] for i in picks]
         n = min(length, min(p.n_frames for p in chosen) - 1)
         starts = [int(torch.randint(p.n_frames - n, (1,), generator=gen)) for p in chosen]
-        loss = _loss(model, chosen, starts, n, cfg.level_weight)
+        loss = _loss(model, chosen, starts, n, cfg.level_weight, anchor, cfg.distill)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
