@@ -26,6 +26,7 @@ from models.eval.balance import (
     k_weight,
 )
 from models.eval.metrics import GAIN_RANGE_DB
+from models.eval.oracles import minimise_keep_best
 
 BALANCE_STEPS = 300
 SMOOTH_DB = 0.1
@@ -80,14 +81,6 @@ def balance_oracle(
         err = err - err.mean()
         return torch.mean(torch.sqrt(err**2 + SMOOTH_DB**2) - SMOOTH_DB)
 
-    best, best_loss = gains_db.detach().clone(), float("inf")
-    for _ in range(BALANCE_STEPS):
-        opt.zero_grad()
-        value = loss()
-        if value.item() < best_loss:
-            best, best_loss = gains_db.detach().clone(), value.item()
-        value.backward()
-        opt.step()
-    out = best.numpy()
+    out = minimise_keep_best(gains_db, opt, loss, BALANCE_STEPS).numpy()
     out = out + (float(np.mean(start)) - float(np.mean(out)))
     return np.clip(out, lo, hi)

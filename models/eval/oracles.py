@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 
@@ -68,15 +70,23 @@ def static_oracle(
             total = total + sc + torch.mean(torch.abs(torch.log(my) - torch.log(mm)))
         return total / len(specs)
 
-    best, best_loss = gains_db.detach().clone(), float("inf")
-    for _ in range(STATIC_STEPS):
+    best = minimise_keep_best(gains_db, opt, loss, STATIC_STEPS)
+    return best.clamp(lo, hi).numpy().astype(np.float64)
+
+
+def minimise_keep_best(
+    x: torch.Tensor, opt: torch.optim.Optimizer, loss: Callable[[], torch.Tensor], steps: int
+) -> torch.Tensor:
+    """`steps` optimiser steps on `loss`; the value of `x` at the lowest loss seen."""
+    best, best_loss = x.detach().clone(), float("inf")
+    for _ in range(steps):
         opt.zero_grad()
         value = loss()
         if value.item() < best_loss:
-            best, best_loss = gains_db.detach().clone(), value.item()
+            best, best_loss = x.detach().clone(), value.item()
         value.backward()
         opt.step()
-    return best.clamp(lo, hi).numpy().astype(np.float64)
+    return best
 
 
 def slew_step_db(hop_s: float) -> float:
