@@ -50,7 +50,7 @@ def soak(args: argparse.Namespace, folder: Path) -> dict[str, object]:
     seconds = args.minutes * 60
     loads: list[float] = []
     with (
-        dummy_jack(ports=args.channels),
+        dummy_jack(ports=args.channels, realtime=True),
         VirtualConsole(channels=32, names=names) as console,
         contextlib.closing(JackPlayer(audio, loop=True)) as player,  # never left to the GC
     ):
@@ -99,6 +99,7 @@ def soak(args: argparse.Namespace, folder: Path) -> dict[str, object]:
         "journal": f"{len(times)} rows, {sf.info(str(folder / 'mix.wav')).frames / 2400:.0f} "
         f"hops of mix, summary {'written' if out.summary_json else 'MISSING'}",
         "load": f"{min(loads):.1f}-{max(loads):.1f}" if loads else "n/a",
+        "priority": stats.priority,
     }
 
 
@@ -118,13 +119,11 @@ def main() -> None:
         f"`benchmarks/soak.py --minutes {args.minutes:g} --channels {args.channels} "
         f"--gain-source {args.gain_source}`, {time.strftime('%Y-%m-%d')}: a Show (journal "
         "written as it runs) capturing through a dummy JACK server (period 256 at 48 kHz), the "
-        "X32 client driving the virtual X32, one torch thread. "
-        + (
-            "The full hour."
-            if hour
-            else f"Only {args.minutes:g} minutes, not the goal's hour: this machine was shared "
-            f"(1-minute load average {r['load']} on {os.cpu_count()} cores during the run)."
-        ),
+        "X32 client driving the virtual X32, one torch thread; the JACK server real-time "
+        f"(`jackd -R`), the engine's thread {r['priority']}. "
+        + ("The full hour" if hour else f"Only {args.minutes:g} minutes, not the goal's hour")
+        + f"; 1-minute load average {r['load']} on {os.cpu_count()} cores during the run "
+        "(sampled once a minute; above 0.5 or so the machine was not otherwise idle).",
         "",
         "| channels | gain source | minutes | hops | deadline misses | fallback | compute p99 ms | "
         "latency p99 ms | faults | overflows | RSS after warm-up -> end MB | growth MB | "

@@ -7,6 +7,7 @@ it stamped with the start of hop t+1: the gain predicted from frame t is applied
 
 from __future__ import annotations
 
+import array
 import logging
 import math
 import threading
@@ -22,6 +23,7 @@ from bridge.config import HOP_SAMPLES
 from bridge.mixdown import DirectMixer, MixOutput, MixRecorder
 from bridge.outputs.base import GainSink
 from bridge.outputs.link import LinkState
+from bridge.realtime import drop_priority, freeze_heap, raise_priority, unfreeze_heap
 from bridge.safety import ChannelState, Mode, SafetyStage
 from bridge.sources import AudioSource, SourceError
 from models.gainsource import GainSource, InputAudioError
@@ -77,8 +79,9 @@ class EngineStats:
     misses: int = 0
     faults: int = 0
     sink_errors: int = 0
-    compute_ms: list[float] = field(default_factory=list)
-    latency_ms: list[float] = field(default_factory=list)
+    compute_ms: array.array[float] = field(default_factory=lambda: array.array("d"))
+    """Per hop (8 bytes each, not a list of floats: a 3-hour show stays under 2 MB)."""
+    latency_ms: array.array[float] = field(default_factory=lambda: array.array("d"))
     """Last captured sample of a hop -> the sinks called with its gains (live sources only)."""
     stopped_by: str = "end of source"
     link_outages: int = 0
@@ -89,6 +92,8 @@ class EngineStats:
     """(time.monotonic(), what) for link holds and resumes: how fast the engine reacted."""
     fallback: str = ""
     """What the engine switched to after sustained deadline misses, and when ('' = none)."""
+    priority: str = "normal"
+    """How the engine's thread was scheduled (bridge.realtime): 'real-time (SCHED_FIFO 5)'."""
 
     def percentile_ms(self, q: float) -> float:
         return float(np.percentile(self.compute_ms, q)) if self.compute_ms else 0.0
@@ -307,6 +312,14 @@ class Engine:
         self._watch_links()  # start from the console's faders: the first move is one step
         applied = self.safety.current_db
         model_db = np.zeros(self.n)
+        # Hops on the wall clock (a capture device, a file played in real time; not a render or
+        # a stepped test): no collector pause and no wait for a core on a hop (bridge.realtime).
+        live = math.isfinite(self.deadline_s) and bool(
+            getattr(self.source, "realtime", hasattr(self.source, "on_status"))
+        )
+        if live:
+            freeze_heap()
+            self.stats.priority = raise_priority()
         try:
             for k, hop in enumerate(self.source.hops(self.hop_samples)):
                 if self._stop.is_set():
@@ -323,6 +336,10 @@ class Engine:
             self.stats.stopped_by = f"capture lost: {exc}"
             log.error("capture lost, faders frozen: %s", exc)
             self._event("fault", reason=f"capture lost: {exc}")
+        finally:
+            if live:
+                drop_priority()
+                unfreeze_heap()
         return self.stats
 
     def _source_status(self, kind: str, why: str) -> None:

@@ -50,7 +50,11 @@ def stalled(name: str) -> Iterator[None]:
 
 @contextmanager
 def dummy_jack(
-    rate: int = 48_000, period: int = 256, ports: int = 16, wait_for_clients_ms: int = 0
+    rate: int = 48_000,
+    period: int = 256,
+    ports: int = 16,
+    wait_for_clients_ms: int = 0,
+    realtime: bool = False,
 ) -> Iterator[str]:
     """Start `jackd -d dummy` under a unique server name; yields the name. Raises
     JackUnavailable when it cannot run here.
@@ -58,6 +62,9 @@ def dummy_jack(
     wait_for_clients_ms > 0 runs the server in synchronous mode with that client timeout: a
     client that is late (a busy machine) delays the cycle instead of losing it, so every client
     sees every sample. For tests of what the audio is, not of when it arrives.
+
+    realtime=True runs the server's threads real-time (`jackd -R`, as a rig on stage runs it;
+    where that is not permitted jackd goes on without). Default off: tests need no privilege.
 
     Sets JACK_DEFAULT_SERVER for this process, so PortAudio and JACK-Client use this server.
     """
@@ -74,7 +81,7 @@ def dummy_jack(
             "jackd",
             "-n",
             name,
-            "--no-realtime",
+            "--realtime" if realtime else "--no-realtime",
             *(["--sync", "-t", str(wait_for_clients_ms)] if wait_for_clients_ms > 0 else []),
             "-d",
             "dummy",

@@ -11,12 +11,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from bridge.engine import DeadlinePolicy, Engine, EngineStats, HopSnapshot
-from bridge.journal import ShowJournal, write_closing_files
+from bridge.journal import GAINS, ShowJournal, write_closing_files
 from bridge.log import LogFile
 from bridge.mixdown import MixOutput, MixRecorder
 from bridge.outputs.automation import AutomationRecorder
 from bridge.outputs.base import GainSink
+from bridge.recover import RecoverError, read_gains
 from bridge.sources import AudioSource
 from models.gainsource import GainSource
 
@@ -70,7 +73,8 @@ class Show:
         self.title = title or "AiLive Mixer"
         self.folder = folder
         self.rpp_sources = rpp_sources
-        self.automation = AutomationRecorder(self.names)
+        # With a folder the journal's gains CSV is the automation (read back at the end).
+        self.automation = AutomationRecorder(self.names, keep=folder is None)
         self.journal: ShowJournal | None = None
         self.log_file: LogFile | None = None
         extra_sinks: list[GainSink] = []
@@ -138,6 +142,7 @@ class Show:
         return {
             "hops": stats.hops,
             "deadline_misses": stats.misses,
+            "engine_priority": stats.priority,
             "faults": stats.faults,
             "sink_errors": stats.sink_errors,
             "fallback": stats.fallback,
@@ -204,6 +209,7 @@ class Show:
             "compute_ms_p50": round(stats.percentile_ms(50), 3),
             "compute_ms_p99": round(stats.percentile_ms(99), 3),
             "deadline_misses": stats.misses,
+            "engine_priority": stats.priority,
             "fallback": stats.fallback or None,
             "faults": stats.faults,
             "last_fault": self.engine.safety.last_fault or None,
@@ -231,13 +237,13 @@ class Show:
         self._event("stop", stopped_by=summary["stopped_by"], **self._counters())
         self.journal.close()
         summary["journal_write_errors"] = self.journal.write_errors
+        try:
+            _, times, gains = read_gains(self.folder / GAINS)
+        except (OSError, RecoverError) as exc:  # the journal could not be written: say so
+            summary["rpp_error"] = f"the journal's gains could not be read back: {exc}"
+            times, gains = np.zeros(0), np.zeros((0, len(self.names)))
         written = write_closing_files(
-            self.folder,
-            summary,
-            self.automation.channel_names,
-            self.automation.times,
-            self.automation.as_array(),
-            self.rpp_sources,
+            self.folder, summary, self.automation.channel_names, times, gains, self.rpp_sources
         )
         out.mix_wav, out.gains_csv, out.summary_json, out.rpp, out.log = written
         return out

@@ -21,6 +21,7 @@ import numpy as np
 import rpp
 from rpp import scanner
 
+from bridge.outputs.gain_rows import GainRows
 from bridge.outputs.rpp.envelope import TOLERANCE_DB, new_track, source_item, volume_envelope
 
 log = logging.getLogger(__name__)
@@ -239,15 +240,13 @@ class RppRecorder:
         self.channel_names = list(channel_names)
         self.tolerance_db = tolerance_db
         self.sources = sources
-        self.times: list[float] = []
-        self.rows: list[np.ndarray] = []
+        self.rows = GainRows(len(channel_names), np.float32)  # within 0.1 dB anyway
         self.result: RppResult | None = None
         self.error: str | None = None
         self._closed = False
 
     def send(self, gains_db: np.ndarray, t: float) -> None:
-        self.times.append(t)
-        self.rows.append(np.asarray(gains_db, dtype=np.float64).copy())
+        self.rows.append(t, gains_db)
 
     def flush(self, timeout_s: float = 1.0) -> bool:
         return True
@@ -270,8 +269,8 @@ class RppRecorder:
             self.result = write_automation(
                 self.path,
                 self.channel_names,
-                np.array(self.times),
-                np.stack(self.rows),
+                self.rows.times(),
+                self.rows.gains(),
                 tolerance_db=self.tolerance_db,
                 sources=self.sources,
             )
