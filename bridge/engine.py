@@ -23,7 +23,7 @@ from bridge.config import HOP_SAMPLES
 from bridge.mixdown import DirectMixer, MixOutput, MixRecorder
 from bridge.outputs.base import GainSink
 from bridge.outputs.link import LinkState
-from bridge.realtime import drop_priority, freeze_heap, raise_priority, unfreeze_heap
+from bridge.realtime import Priority, freeze_heap, unfreeze_heap
 from bridge.safety import ChannelState, Mode, SafetyStage
 from bridge.sources import AudioSource, SourceError
 from models.gainsource import GainSource, InputAudioError
@@ -317,9 +317,10 @@ class Engine:
         live = math.isfinite(self.deadline_s) and bool(
             getattr(self.source, "realtime", hasattr(self.source, "on_status"))
         )
+        priority = Priority()
         if live:
             freeze_heap()
-            self.stats.priority = raise_priority()
+            self.stats.priority = priority.raise_()
         try:
             for k, hop in enumerate(self.source.hops(self.hop_samples)):
                 if self._stop.is_set():
@@ -338,7 +339,7 @@ class Engine:
             self._event("fault", reason=f"capture lost: {exc}")
         finally:
             if live:
-                drop_priority()
+                priority.restore()
                 unfreeze_heap()
         return self.stats
 

@@ -1,4 +1,4 @@
-"""Real-time scheduling for the engine's thread, as JACK gives its own audio threads.
+"""Real-time scheduling for a live show's threads, as JACK gives its own audio threads.
 
 On a laptop that is also drawing the TUI, indexing files or running a browser, a normal thread
 can wait tens of ms for a core; a SCHED_FIFO thread runs as soon as it is ready. The engine asks
@@ -18,6 +18,7 @@ import contextlib
 import gc
 import logging
 import os
+import threading
 
 log = logging.getLogger(__name__)
 
@@ -25,29 +26,70 @@ PRIORITY = 5
 """SCHED_FIFO priority: above every normal process, below JACK's audio threads (10 and up)."""
 
 
-def raise_priority(priority: int = PRIORITY) -> str:
-    """Make the calling thread a SCHED_FIFO thread; returns what it runs as, for the summary."""
-    setter = getattr(os, "sched_setscheduler", None)
-    if setter is None:
-        return "normal (no real-time scheduling on this OS)"
+def _tids() -> list[int]:
     try:
-        setter(0, os.SCHED_FIFO, os.sched_param(priority))  # 0: this thread
-    except OSError as exc:
-        log.info(
-            "engine at normal priority: real-time scheduling refused (%s); add the user to the "
-            "'audio' group for rtprio",
-            exc.strerror or exc,
-        )
-        return "normal (real-time scheduling not permitted)"
-    return f"real-time (SCHED_FIFO {priority})"
+        return [int(tid) for tid in os.listdir("/proc/self/task")]
+    except OSError:
+        return [threading.get_native_id()]
 
 
-def drop_priority() -> None:
-    """The calling thread back to normal scheduling (a no-op when it was never raised)."""
-    setter = getattr(os, "sched_setscheduler", None)
-    if setter is not None:
-        with contextlib.suppress(OSError):
-            setter(0, os.SCHED_OTHER, os.sched_param(0))
+class Priority:
+    """Every thread of this process SCHED_FIFO for a show, then back (`restore`).
+
+    Every thread, not only the engine's: a real-time thread waiting for the GIL held by a
+    normal one that the OS has preempted for another program waits as long as that program runs
+    (the soak missed 5 hops a minute so under a load of 2-5, with only the engine's thread
+    raised). Threads started meanwhile inherit the policy. Threads already real-time (JACK's
+    audio threads) are left alone. `what` says what the show runs as, for the summary.
+    """
+
+    def __init__(self, priority: int = PRIORITY) -> None:
+        self.priority = priority
+        self.what = "normal"
+        self._before_rt: set[int] = set()
+        self._raised = False
+
+    def raise_(self) -> str:
+        if not hasattr(os, "sched_setscheduler"):
+            self.what = "normal (no real-time scheduling on this OS)"
+            return self.what
+        tids = _tids()
+        self._before_rt = {tid for tid in tids if _policy(tid) not in (None, os.SCHED_OTHER)}
+        try:
+            for tid in tids:
+                if tid not in self._before_rt:
+                    with contextlib.suppress(ProcessLookupError):  # a thread that just ended
+                        os.sched_setscheduler(tid, os.SCHED_FIFO, os.sched_param(self.priority))
+        except OSError as exc:
+            self._raised = True
+            self.restore()
+            log.info(
+                "engine at normal priority: real-time scheduling refused (%s); add the user to "
+                "the 'audio' group for rtprio",
+                exc.strerror or exc,
+            )
+            self.what = "normal (real-time scheduling not permitted)"
+            return self.what
+        self._raised = True
+        self.what = f"real-time (SCHED_FIFO {self.priority})"
+        return self.what
+
+    def restore(self) -> None:
+        """Every thread this raised, or that inherited it since, back to normal."""
+        if not self._raised:
+            return
+        self._raised = False
+        for tid in _tids():
+            if tid not in self._before_rt and _policy(tid) == os.SCHED_FIFO:
+                with contextlib.suppress(OSError):
+                    os.sched_setscheduler(tid, os.SCHED_OTHER, os.sched_param(0))
+
+
+def _policy(tid: int) -> int | None:
+    try:
+        return os.sched_getscheduler(tid)
+    except OSError:
+        return None
 
 
 def freeze_heap() -> None:

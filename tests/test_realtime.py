@@ -7,53 +7,56 @@ import gc
 import json
 import os
 import threading
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import rpp
 
-from bridge.realtime import drop_priority, freeze_heap, raise_priority, unfreeze_heap
+from bridge.realtime import Priority, freeze_heap, unfreeze_heap
 from bridge.recover import read_gains
 from bridge.show import Show
 from bridge.sources import FileSource, SteppedSource
 from tests.test_engine import dc_song
 
 
-def in_thread(fn: Callable[[], Any]) -> Any:
-    out: list[object] = []
-    t = threading.Thread(target=lambda: out.append(fn()))
-    t.start()
-    t.join(60)
-    return out[0]
-
-
 def permitted() -> bool:
     """Whether this machine lets a thread run SCHED_FIFO (root or an rtprio limit)."""
-
-    def probe() -> bool:
-        got = raise_priority()
-        drop_priority()
-        return got.startswith("real-time")
-
-    return bool(in_thread(probe))
+    probe = Priority()
+    got = probe.raise_()
+    probe.restore()
+    return got.startswith("real-time")
 
 
-def test_raise_priority_makes_the_thread_fifo_or_says_why_not() -> None:
-    def run() -> tuple[str, int, int]:
-        got = raise_priority()
-        during = os.sched_getscheduler(0)
-        drop_priority()
-        return got, during, os.sched_getscheduler(0)
-
-    got, during, after = in_thread(run)
-    if got.startswith("real-time"):
-        assert during == os.SCHED_FIFO and got == "real-time (SCHED_FIFO 5)"
-    else:
-        assert got.startswith("normal (") and during == os.SCHED_OTHER
-    assert after == os.SCHED_OTHER
-    assert os.sched_getscheduler(0) == os.SCHED_OTHER  # only the calling thread changed
+def test_every_thread_runs_fifo_for_the_show_and_goes_back_after() -> None:
+    release = threading.Event()
+    idle = threading.Thread(target=release.wait)  # e.g. a client's receive thread
+    idle.start()
+    tid = idle.native_id
+    assert tid is not None
+    scope = Priority()
+    got = scope.raise_()
+    late = threading.Thread(target=release.wait)
+    late.start()  # started while raised: it inherits the policy
+    try:
+        fifo = got.startswith("real-time")
+        want = os.SCHED_FIFO if fifo else os.SCHED_OTHER
+        assert os.sched_getscheduler(tid) == want and os.sched_getscheduler(0) == want
+        late_id = late.native_id
+        assert late_id is not None and os.sched_getscheduler(late_id) == want
+        if fifo:
+            assert got == "real-time (SCHED_FIFO 5)"
+            assert os.sched_getparam(tid).sched_priority == 5
+        else:
+            assert got.startswith("normal (")
+        scope.restore()
+        assert os.sched_getscheduler(tid) == os.SCHED_OTHER
+        assert os.sched_getscheduler(late_id) == os.SCHED_OTHER
+        assert os.sched_getscheduler(0) == os.SCHED_OTHER
+    finally:
+        scope.restore()
+        release.set()
+        idle.join(10)
+        late.join(10)
 
 
 def test_freeze_heap_hides_what_exists_from_the_collector_until_unfrozen() -> None:
@@ -111,6 +114,8 @@ def test_a_stepped_or_rendered_show_stays_at_normal_priority(tmp_path: Path) -> 
             source.step(4)  # the whole song: it ends by itself after the 4th hop
         probe = Probe()
         show = Show(source, probe)
-        in_thread(show.run)
+        runner = threading.Thread(target=show.run)
+        runner.start()
+        runner.join(60)
         assert {policy for policy, _ in probe.seen} == {os.SCHED_OTHER}
         assert show.engine.stats.priority == "normal"
