@@ -39,7 +39,8 @@ class Priority:
     Every thread, not only the engine's: a real-time thread waiting for the GIL held by a
     normal one that the OS has preempted for another program waits as long as that program runs
     (the soak missed 5 hops a minute so under a load of 2-5, with only the engine's thread
-    raised). Threads started meanwhile inherit the policy. Threads already real-time (JACK's
+    raised). The calling thread (the engine's) gets one level more, so it runs first when both
+    are ready. Threads started meanwhile inherit the policy. Threads already real-time (JACK's
     audio threads) are left alone. `what` says what the show runs as, for the summary.
     """
 
@@ -55,11 +56,13 @@ class Priority:
             return self.what
         tids = _tids()
         self._before_rt = {tid for tid in tids if _policy(tid) not in (None, os.SCHED_OTHER)}
+        me = threading.get_native_id()
         try:
             for tid in tids:
                 if tid not in self._before_rt:
+                    level = self.priority + (1 if tid == me else 0)  # the engine's own first
                     with contextlib.suppress(ProcessLookupError):  # a thread that just ended
-                        os.sched_setscheduler(tid, os.SCHED_FIFO, os.sched_param(self.priority))
+                        os.sched_setscheduler(tid, os.SCHED_FIFO, os.sched_param(level))
         except OSError as exc:
             self._raised = True
             self.restore()

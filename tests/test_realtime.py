@@ -46,6 +46,7 @@ def test_every_thread_runs_fifo_for_the_show_and_goes_back_after() -> None:
         if fifo:
             assert got == "real-time (SCHED_FIFO 5)"
             assert os.sched_getparam(tid).sched_priority == 5
+            assert os.sched_getparam(0).sched_priority == 6  # the caller (the engine) first
         else:
             assert got.startswith("normal (")
         scope.restore()
