@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import collections
 import json
-import logging
-import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -25,9 +23,8 @@ from typing import Any, TextIO
 import numpy as np
 import soundfile as sf
 
+from bridge.appender import Appender
 from bridge.outputs.automation import LINK_COLUMN
-
-log = logging.getLogger(__name__)
 
 EVENTS = "events.jsonl"
 GAINS = "gains.csv"
@@ -63,7 +60,7 @@ def new_show_dir(base: Path, now: datetime | None = None) -> Path:
     raise JournalError(f"--out {base}: too many shows started in the same second")
 
 
-class ShowJournal:
+class ShowJournal(Appender):
     """Appends a show's events, gains and mix to its folder from a writer thread.
 
     As an engine sink (`send`) and mix output (`add`) it never blocks: both only append to a
@@ -71,6 +68,7 @@ class ShowJournal:
     """
 
     name = "journal"
+    what = "show journal"
 
     def __init__(
         self,
@@ -87,11 +85,9 @@ class ShowJournal:
         self.flush_s = flush_s
         self.rows = 0
         self.frames = 0
-        self.write_errors = 0
         self._gains: collections.deque[tuple[float, np.ndarray, str]] = collections.deque()
         self._audio: collections.deque[np.ndarray] = collections.deque()
         self._events: collections.deque[dict[str, Any]] = collections.deque()
-        self._stop = threading.Event()
         self._csv: TextIO = (folder / GAINS).open("w", newline="")
         header = ["time_s", *(_csv_field(n) for n in self.names), LINK_COLUMN]
         self._csv.write(",".join(header) + "\n")
@@ -103,8 +99,7 @@ class ShowJournal:
                 folder / MIX, "w", samplerate=sample_rate, channels=1, subtype="PCM_24"
             )
         self._flush_files()
-        self._thread = threading.Thread(target=self._writer, name="show-journal", daemon=True)
-        self._thread.start()
+        self.start_writer(folder, flush_s, "show-journal")
 
     # Any thread: append only.
 
@@ -132,36 +127,26 @@ class ShowJournal:
 
     # The writer thread.
 
-    def _writer(self) -> None:
-        while not self._stop.wait(self.flush_s):
-            self._drain()
-        self._drain()
-
-    def _drain(self) -> None:
-        try:
-            # Whole lines in one write each, so a crash cuts at most the last line short.
-            lines = [json.dumps(self._events.popleft()) + "\n" for _ in range(len(self._events))]
-            if lines:
-                self._ev.write("".join(lines))
-            rows = [self._gains.popleft() for _ in range(len(self._gains))]
-            if rows:
-                self._csv.write(
-                    "".join(
-                        f"{t:.3f}," + ",".join(f"{v:.2f}" for v in g) + f",{link}\n"
-                        for t, g, link in rows
-                    )
+    def write_queued(self) -> None:
+        # Whole lines in one write each, so a crash cuts at most the last line short.
+        lines = [json.dumps(self._events.popleft()) + "\n" for _ in range(len(self._events))]
+        if lines:
+            self._ev.write("".join(lines))
+        rows = [self._gains.popleft() for _ in range(len(self._gains))]
+        if rows:
+            self._csv.write(
+                "".join(
+                    f"{t:.3f}," + ",".join(f"{v:.2f}" for v in g) + f",{link}\n"
+                    for t, g, link in rows
                 )
-                self.rows += len(rows)
-            if self._wav is not None and self._audio:
-                chunks = [self._audio.popleft() for _ in range(len(self._audio))]
-                audio = np.clip(np.concatenate(chunks), -1.0, 1.0)  # no normalisation, as live
-                self._wav.write(audio)
-                self.frames += len(audio)
-            self._flush_files()
-        except (OSError, sf.LibsndfileError) as exc:  # a full disk must not stop the show
-            self.write_errors += 1
-            if self.write_errors == 1:
-                log.error("show journal: cannot write to %s: %s", self.folder, exc)
+            )
+            self.rows += len(rows)
+        if self._wav is not None and self._audio:
+            chunks = [self._audio.popleft() for _ in range(len(self._audio))]
+            audio = np.clip(np.concatenate(chunks), -1.0, 1.0)  # no normalisation, as live
+            self._wav.write(audio)
+            self.frames += len(audio)
+        self._flush_files()
 
     def _flush_files(self) -> None:
         self._ev.flush()
@@ -170,11 +155,7 @@ class ShowJournal:
             sf._snd.sf_command(self._wav._file, _SFC_UPDATE_HEADER_NOW, sf._ffi.NULL, 0)
             self._wav.flush()
 
-    def close(self) -> None:
-        if self._stop.is_set():
-            return
-        self._stop.set()
-        self._thread.join()
+    def close_files(self) -> None:
         self._ev.close()
         self._csv.close()
         if self._wav is not None:

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import collections
 import json
-import logging
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
@@ -21,12 +19,11 @@ from typing import Any, TextIO
 import numpy as np
 import soundfile as sf
 
+from bridge.appender import Appender
 from bridge.engine import HopSnapshot
 from bridge.journal import FLUSH_S
 from bridge.sources import AudioSource
 from models.learn.recording import CHANNELS, FORMAT, META, ROWS, format_row, header
-
-log = logging.getLogger(__name__)
 
 
 class LearnTap:
@@ -70,8 +67,10 @@ class LearnTap:
         return getattr(self.inner, name)  # step(), song ... of the wrapped source
 
 
-class LearnRecorder:
+class LearnRecorder(Appender):
     """Writes a show's learn recording into its folder; `on_hop` is the show listener."""
+
+    what = "learn recorder"
 
     def __init__(
         self,
@@ -92,7 +91,6 @@ class LearnRecorder:
         self._linked = [s for s in sinks if hasattr(s, "link_report")]
         self.hops = 0
         self.engineer_hops = 0
-        self.write_errors = 0
         self._rows: collections.deque[str] = collections.deque()
         self._audio: collections.deque[np.ndarray] = collections.deque()
         meta = {
@@ -114,9 +112,7 @@ class LearnRecorder:
             format="FLAC",
             subtype="PCM_24",
         )
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._writer, name="learn-recorder", daemon=True)
-        self._thread.start()
+        self.start_writer(folder, flush_s, "learn-recorder")
 
     @property
     def engineer_minutes(self) -> float:
@@ -151,32 +147,18 @@ class LearnRecorder:
         if any(f is not None and (self.listen or s == "human") for f, s in pairs):
             self.engineer_hops += 1
 
-    def _writer(self) -> None:
-        while not self._stop.wait(self.flush_s):
-            self._drain()
-        self._drain()
+    def write_queued(self) -> None:
+        rows = [self._rows.popleft() for _ in range(len(self._rows))]
+        chunks = [self._audio.popleft() for _ in range(len(self._audio))]
+        if chunks:
+            audio = np.clip(np.concatenate(chunks, axis=1).T, -1.0, 1.0)
+            self._flac.write(audio.astype(np.float32))
+            self._flac.flush()
+        if rows:
+            self._csv.write("".join(rows))
+            self._csv.flush()
 
-    def _drain(self) -> None:
-        try:
-            rows = [self._rows.popleft() for _ in range(len(self._rows))]
-            chunks = [self._audio.popleft() for _ in range(len(self._audio))]
-            if chunks:
-                audio = np.clip(np.concatenate(chunks, axis=1).T, -1.0, 1.0)
-                self._flac.write(audio.astype(np.float32))
-                self._flac.flush()
-            if rows:
-                self._csv.write("".join(rows))
-                self._csv.flush()
-        except (OSError, sf.LibsndfileError) as exc:  # a full disk must not stop the show
-            self.write_errors += 1
-            if self.write_errors == 1:
-                log.error("learn recorder: cannot write to %s: %s", self.folder, exc)
-
-    def close(self) -> None:
-        if self._stop.is_set():
-            return
-        self._stop.set()
-        self._thread.join()
+    def close_files(self) -> None:
         self._csv.close()
         self._flac.close()
 
