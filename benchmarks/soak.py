@@ -2,7 +2,10 @@
 
 A dummy JACK server plays the demo song's channels (tiled to 32, looped) into PortAudio; a Show
 captures them, the shipped model predicts, an X32 client drives a virtual X32 over UDP, and the
-show's journal is written as it runs. Recorded: deadline misses, compute and latency p99, faults,
+show's journal is written as it runs. The virtual X32 and the JACK client that plays run in a
+child process: on stage the console and its USB interface are not in the engine's process, and
+their Python (640 datagrams a second, a callback every 5.3 ms) must not share its GIL.
+Recorded: deadline misses, compute and latency p99, faults,
 capture overflows, resident memory after the warm-up and at the end, and whether the journal
 holds every hop.
 
@@ -16,11 +19,15 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import multiprocessing
 import os
+import signal
 import tempfile
 import threading
 import time
+from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import soundfile as sf
@@ -42,20 +49,42 @@ WARMUP_S = 10.0
 """Memory is measured from here on (the model and its caches are built by then)."""
 
 
-def soak(args: argparse.Namespace, folder: Path) -> dict[str, object]:
+def _names(channels: int) -> list[str]:
     song = load_song(DEMO_SONG_DIR, with_target=False)
-    reps = -(-args.channels // song.audio.shape[0])
-    audio = np.tile(song.audio, (reps, 1))[: args.channels]
-    names = [f"{song.names[i % len(song.names)][:8]} {i + 1}" for i in range(args.channels)]
-    seconds = args.minutes * 60
-    loads: list[float] = []
+    return [f"{song.names[i % len(song.names)][:8]} {i + 1}" for i in range(channels)]
+
+
+def _rig(conn: Connection, channels: int) -> None:
+    """The child process: what is outside the computer on stage, the console and its USB
+    interface (the virtual X32 and a JACK client playing the demo song's channels, looped)."""
+    song = load_song(DEMO_SONG_DIR, with_target=False)
+    audio = np.tile(song.audio, (-(-channels // song.audio.shape[0]), 1))[:channels]
     with (
-        dummy_jack(ports=args.channels, realtime=True),
-        VirtualConsole(channels=32, names=names) as console,
+        VirtualConsole(channels=32, names=_names(channels)) as console,
         contextlib.closing(JackPlayer(audio, loop=True)) as player,  # never left to the GC
     ):
+        conn.send(console.address)
+        conn.recv()  # the show's capture is open: wire it and play
+        player.wire_to_portaudio()
+        player.playing = True
+        conn.send("playing")
+        conn.recv()  # the end
+
+
+def soak(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
+    names = _names(args.channels)
+    seconds = args.minutes * 60
+    loads: list[float] = []
+    ctx = multiprocessing.get_context("spawn")
+    ours, theirs = ctx.Pipe()
+    with dummy_jack(ports=args.channels, realtime=True):
+        rig = ctx.Process(target=_rig, args=(theirs, args.channels), daemon=True)
+        rig.start()
+        if not ours.poll(120):
+            raise SystemExit("the rig process (virtual console, player) did not start")
+        host, port = ours.recv()
         source = CaptureSource("JACK", list(range(args.channels)), blocksize=256, names=names)
-        client = X32Client(*console.address, channels=list(range(1, args.channels + 1)))
+        client = X32Client(host, port, channels=list(range(1, args.channels + 1)))
         client.connect()
         show = Show(
             source, make_gain_source(args.gain_source), sinks=[client], folder=folder,
@@ -64,8 +93,10 @@ def soak(args: argparse.Namespace, folder: Path) -> dict[str, object]:
         client.on_human_move = show.engine.human_move
         runner = threading.Thread(target=show.run, daemon=True)
         runner.start()
-        player.wire_to_portaudio()
-        player.playing = True
+        ours.send("wire")
+        if not ours.poll(60):
+            raise SystemExit("the rig process could not play into the show's capture")
+        ours.recv()
         t0 = time.monotonic()
         time.sleep(WARMUP_S)
         mem0 = rss_mb()
@@ -83,6 +114,8 @@ def soak(args: argparse.Namespace, folder: Path) -> dict[str, object]:
         runner.join(10.0)
         out = show.write_outputs()
         show.close()
+        ours.send("end")
+        rig.join(30)
     stats = show.engine.stats
     _, times, _ = read_gains(folder / "gains.csv")
     return {
@@ -110,6 +143,7 @@ def main() -> None:
     parser.add_argument("--gain-source", default="alm-mr")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # killed: still stop jackd
     with tempfile.TemporaryDirectory() as tmp:
         r = soak(args, Path(tmp))
     hour = args.minutes >= 60
@@ -119,8 +153,9 @@ def main() -> None:
         f"`benchmarks/soak.py --minutes {args.minutes:g} --channels {args.channels} "
         f"--gain-source {args.gain_source}`, {time.strftime('%Y-%m-%d')}: a Show (journal "
         "written as it runs) capturing through a dummy JACK server (period 256 at 48 kHz), the "
-        "X32 client driving the virtual X32, one torch thread; the JACK server real-time "
-        f"(`jackd -R`), the engine's thread {r['priority']}. "
+        "X32 client driving the virtual X32 (it and the JACK client that plays in a child "
+        "process: the console and its interface), one torch thread; the JACK server real-time "
+        f"(`jackd -R`), the show's threads {r['priority']}, the engine's one level above. "
         + ("The full hour" if hour else f"Only {args.minutes:g} minutes, not the goal's hour")
         + f"; 1-minute load average {r['load']} on {os.cpu_count()} cores during the run "
         "(sampled once a minute; above 0.5 or so the machine was not otherwise idle).",
