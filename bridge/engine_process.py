@@ -73,6 +73,7 @@ class ShowInfo:
     settings: list[ChannelSettings]
     mode: str
     pid: int
+    live_profile: str = ""
 
 
 @dataclass
@@ -82,7 +83,8 @@ class Update:
     snapshot: HopSnapshot | None
     applied: int
     """The last UI command the child had applied when it built this update."""
-    settings: list[ChannelSettings] | None
+    settings: tuple[list[ChannelSettings], str] | None
+    """Every channel's settings and the desk's mode, when they changed since the last send."""
     sinks: list[str]
     learn: str
     logs: list[tuple[str, int, str]] = field(default_factory=list)
@@ -195,7 +197,9 @@ class Server:
         self._slot = snap
         self._wake.set()
 
-    def serve(self, show: Any, *, capture_channels: list[int] | None = None) -> None:
+    def serve(
+        self, show: Any, *, capture_channels: list[int] | None = None, live_profile: str = ""
+    ) -> None:
         """Run `show` to its end on an engine thread, serving the UI meanwhile; returns when the
         show has ended (the caller writes its files)."""
         self._show = show
@@ -216,6 +220,7 @@ class Server:
             settings=settings,
             mode=mode,
             pid=os.getpid(),
+            live_profile=live_profile,
         )
         handler = _Forward(self._logs, self._wake)
         logging.getLogger().addHandler(handler)
@@ -430,6 +435,7 @@ class RemoteShow:
         self.gain_source = SimpleNamespace(name=info.model)
         self.source = SimpleNamespace(channels=[c - 1 for c in info.capture_channels])
         self.capture_channels = info.capture_channels
+        self.live_profile = info.live_profile
         self.pid = info.pid
         self.engine = _Engine(self, info)
         self.sinks = [_Sink(name, listen) for name, listen in info.sinks]

@@ -65,9 +65,11 @@ def test_tui_over_engine_process_overrides_and_stop(song: Path, tmp_path: Path) 
             assert "mode freeze" in app.mixer.status_text
             await until(
                 pilot,
-                lambda: remote.engine.latest is not None
-                and remote.engine.latest.index > first.index
-                and remote.engine.latest.mode == "freeze",
+                lambda: (
+                    remote.engine.latest is not None
+                    and remote.engine.latest.index > first.index
+                    and remote.engine.latest.mode == "freeze"
+                ),
                 LIMIT_S,
             )
             # Per-channel: a trim goes to the child and comes back in the mirrored settings.
