@@ -316,14 +316,19 @@ def _child_main(conn: Connection, builder: str, payload: Any) -> None:
 
 def file_show(spec: dict[str, Any]) -> Any:
     """A builder for tests and benchmarks: a song folder in real time through a gain source
-    (spec: song, gain_source, seconds, realtime), no outputs, an optional journal folder."""
+    (spec: song, gain_source, seconds, realtime, loop), no outputs, an optional journal folder."""
     from bridge.show import Show
     from bridge.sources import FileSource
     from models.gainsource import make_gain_source
     from models.song import load_song
 
     song = load_song(spec["song"], with_target=False)
-    source = FileSource(song, realtime=spec.get("realtime", True), seconds=spec.get("seconds"))
+    source = FileSource(
+        song,
+        realtime=spec.get("realtime", True),
+        seconds=spec.get("seconds"),
+        loop=spec.get("loop", False),
+    )
     folder = Path(spec["folder"]) if spec.get("folder") else None
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
