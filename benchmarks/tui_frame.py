@@ -269,7 +269,9 @@ def report(results: list[Result], seconds: float, load: float, source: str, mode
     lines = [
         "# TUI frame cost" + (" (engine in its own process)" if mode else ""),
         "",
-        f"`benchmarks/tui_frame.py{mode} --seconds {seconds:g} --gain-source {source}` on "
+        f"`benchmarks/tui_frame.py{mode}"
+        + ("" if "--minutes" in mode else f" --seconds {seconds:g}")
+        + f" --gain-source {source}` on "
         f"{platform.machine()}, Python "
         f"{platform.python_version()}, Textual {textual_version}, "
         f"{time.strftime('%Y-%m-%d')}. Headless (`run_test`), the engine running a real-time "
