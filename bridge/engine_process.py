@@ -459,6 +459,7 @@ class RemoteShow:
         self._replied = 0
         self._replies: dict[int, Any] = {}
         self._reply_ready = threading.Condition()
+        self._drainer: threading.Thread | None = None
         self.desk = RemoteDesk(self)
 
     def make_desk(self) -> RemoteDesk:
@@ -530,7 +531,10 @@ class RemoteShow:
             elif kind == "done":
                 self.stats = self.engine.stats = message[1]
                 self.done.set()
-                threading.Thread(target=self._drain, name="engine-exit", daemon=True).start()
+                self._drainer = threading.Thread(
+                    target=self._drain, name="engine-exit", daemon=True
+                )
+                self._drainer.start()
                 if message[2]:
                     raise RuntimeError(message[2])
                 return self.stats
@@ -590,6 +594,8 @@ class RemoteShow:
             log.error("the engine process did not end in %.0f s: terminating it", timeout_s)
             self.process.terminate()
             self.process.join(5.0)
+        if self._drainer is not None:
+            self._drainer.join(5.0)
         with contextlib.suppress(OSError):
             self.conn.close()
         if self.exit_code is None and self.process.exitcode is not None:
