@@ -12,6 +12,16 @@ hop with the TUI open is set beside a headless run of the same show (the TUI's c
 engine). Results go to benchmarks/results/tui_frame.md.
 
     .venv/bin/python -m benchmarks.tui_frame [--seconds 6] [--gain-source alm-mr]
+
+With `--engine-process` the show runs in its own process (bridge.engine_process, as `ailive demo
+--tui` runs it) and the engine's compute per hop comes from the child's stats; results go to
+benchmarks/results/tui_frame_process.md. `--minutes M` (with --engine-process) is the long
+real-time run: 32 channels at 330x45 for M minutes, every deadline miss counted, results in
+benchmarks/results/tui_frame_long.md.
+
+    .venv/bin/python -m benchmarks.tui_frame --engine-process --gain-source alm-mr
+    nice -n 10 .venv/bin/python -m benchmarks.tui_frame --engine-process --minutes 10 \
+        --gain-source alm-mr
 """
 
 from __future__ import annotations
@@ -21,24 +31,30 @@ import asyncio
 import io
 import os
 import platform
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
 from rich.console import Console
 from textual import __version__ as textual_version
 
+from bridge import engine_process
 from bridge.show import Show
 from bridge.sources import FileSource
 from bridge.tui import MixerApp, make_app
 from models.gainsource import make_gain_source
-from models.song import ChannelInfo, Song, SongMeta
+from models.song import ChannelInfo, Song, SongMeta, save_song
 
 RESULTS = Path(__file__).parent / "results" / "tui_frame.md"
+RESULTS_PROCESS = Path(__file__).parent / "results" / "tui_frame_process.md"
+RESULTS_LONG = Path(__file__).parent / "results" / "tui_frame_long.md"
+LOOP_S = 20.0
+"""The long run loops a song this long (10 minutes of 32 channels would not fit in memory)."""
 SR = 48_000
 WARMUP_S = 1.0
 CASES = ((8, (80, 24)), (32, (80, 24)), (32, (330, 45)))
@@ -175,19 +191,91 @@ def measure(channels: int, size: tuple[int, int], seconds: float, source: str) -
     )
 
 
+def measure_process(
+    channels: int, size: tuple[int, int], seconds: float, source: str, loop: bool = False
+) -> Result:
+    """As `measure`, with the show in an engine process: the engine's compute per hop over the
+    measured hops comes from the child's stats at the end."""
+    with tempfile.TemporaryDirectory() as tmp:
+        length = LOOP_S if loop else seconds + WARMUP_S + 2.0
+        folder = save_song(moving_song(channels, length), Path(tmp) / "song", subtype="PCM_24")
+        spec = {"song": str(folder), "gain_source": source, "loop": loop}
+        if loop:
+            spec["seconds"] = seconds + WARMUP_S + 2.0
+        remote = engine_process.start("bridge.engine_process:file_show", spec)
+        app = make_app(cast(Show, remote), profile_dirs=[])
+        console = Console(file=io.StringIO(), force_terminal=True, color_system="truecolor")
+        times = _instrument(app, console)
+        out: dict[str, Any] = {}
+
+        def index() -> int:
+            snap = remote.engine.latest
+            return -1 if snap is None else snap.index
+
+        def misses() -> int:
+            snap = remote.engine.latest
+            return 0 if snap is None else snap.misses
+
+        async def body() -> None:
+            async with app.run_test(size=size) as pilot:
+                while index() < 0:
+                    await pilot.pause(0.05)
+                await pilot.pause(WARMUP_S)
+                marks = {k: len(v) for k, v in times.items()}
+                frames0, cpu0, t0 = len(app.frame_ms), time.thread_time(), time.perf_counter()
+                out["hop0"], misses0 = index() + 1, misses()
+                await pilot.pause(seconds)
+                out["cpu"] = time.thread_time() - cpu0
+                out["wall"] = time.perf_counter() - t0
+                out["hop1"] = index() + 1
+                out["misses"] = misses() - misses0
+                out["update"] = list(app.frame_ms)[frames0:]
+                out["behind"] = list(app.frames_behind)[frames0:]
+                out.update({k: v[marks[k] :] for k, v in times.items()})
+                await pilot.press("q")
+
+        asyncio.run(body())
+        remote.close()
+    stats = remote.stats
+    engine = list(stats.compute_ms)[out["hop0"] : out["hop1"]] if stats is not None else []
+    return Result(
+        channels,
+        size,
+        out["wall"],
+        out["update"],
+        out["refresh"],
+        out["encode"],
+        out["update_cpu"],
+        out["refresh_cpu"],
+        out["cpu"],
+        out["behind"],
+        out["misses"],
+        out["hop1"] - out["hop0"],
+        engine,
+        headless(channels, min(seconds, 30.0), source),
+    )
+
+
 def _pct(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else 0.0
 
 
-def report(results: list[Result], seconds: float, load: float, source: str) -> str:
+def report(results: list[Result], seconds: float, load: float, source: str, mode: str = "") -> str:
+    where = (
+        "in its own process (bridge.engine_process; its compute from the child's stats)"
+        if mode
+        else "beside the UI (same process, same GIL)"
+    )
     lines = [
-        "# TUI frame cost",
+        "# TUI frame cost" + (" (engine in its own process)" if mode else ""),
         "",
-        f"`benchmarks/tui_frame.py --seconds {seconds:g} --gain-source {source}` on "
+        f"`benchmarks/tui_frame.py{mode}"
+        + ("" if "--minutes" in mode else f" --seconds {seconds:g}")
+        + f" --gain-source {source}` on "
         f"{platform.machine()}, Python "
         f"{platform.python_version()}, Textual {textual_version}, "
         f"{time.strftime('%Y-%m-%d')}. Headless (`run_test`), the engine running a real-time "
-        f"{source} show beside the UI (same process, same GIL), after a 1 s warm-up. "
+        f"{source} show {where}, after a 1 s warm-up. "
         f"{os.cpu_count()} cores, load average {load:.1f} when it started (others' work: wall "
         "times include waiting for a core; CPU times do not).",
         "",
@@ -232,12 +320,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=6.0, help="measured seconds per case")
     parser.add_argument("--gain-source", default="autofader", help="the show's gain source")
+    parser.add_argument("--engine-process", action="store_true", help="the show in its own process")
+    parser.add_argument(
+        "--minutes", type=float, help="the long run (with --engine-process): 32 ch, 330x45"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     load = os.getloadavg()[0]
+    if args.minutes:
+        long_run(args.minutes, args.gain_source, load)
+        return
     results = []
     for channels, size in CASES:
-        r = measure(channels, size, args.seconds, args.gain_source)
+        if args.engine_process:
+            r = measure_process(channels, size, args.seconds, args.gain_source)
+        else:
+            r = measure(channels, size, args.seconds, args.gain_source)
         print(
             f"{channels} ch {size[0]}x{size[1]}: {r.fps:.1f} fps, update p50 "
             f"{_pct(r.update_ms, 50):.2f} ms p99 {_pct(r.update_ms, 99):.2f} ms, refresh p50 "
@@ -246,9 +344,26 @@ def main() -> None:
             flush=True,
         )
         results.append(r)
-    text = report(results, args.seconds, load, args.gain_source)
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(text)
+    mode = " --engine-process" if args.engine_process else ""
+    text = report(results, args.seconds, load, args.gain_source, mode)
+    path = RESULTS_PROCESS if args.engine_process else RESULTS
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(text)
+    print(text)
+
+
+def long_run(minutes: float, source: str, load: float) -> None:
+    """32 channels at 330x45 with the engine in its own process for `minutes` of real time:
+    the deadline misses over the whole run, and the engine's p99 beside a headless run."""
+    r = measure_process(32, (330, 45), minutes * 60, source, loop=True)
+    text = report([r], minutes * 60, load, source, f" --engine-process --minutes {minutes:g}")
+    text += (
+        f"\nLong run: {r.hops} hops in {r.seconds / 60:.1f} min, {r.misses} deadline misses, "
+        f"engine p99 {_pct(r.engine_ms, 99):.2f} ms (max {max(r.engine_ms, default=0):.2f}) "
+        f"vs headless p99 {_pct(r.headless_ms, 99):.2f} ms (30 s), {r.fps:.1f} fps.\n"
+    )
+    RESULTS_LONG.parent.mkdir(exist_ok=True)
+    RESULTS_LONG.write_text(text)
     print(text)
 
 

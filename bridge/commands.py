@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from bridge.cli import CliError, print_json
 from bridge.config import TORCH_THREADS
@@ -146,6 +146,7 @@ def _run_show(
 ) -> None:
     """Runs the show on a worker thread (the TUI's, or our own) until it ends, `seconds` pass
     or a signal stops it; the main thread stays free to take the signal at once."""
+    from bridge.engine_process import serving
     from bridge.trace import attach
 
     attach(show)  # for the gains picture written at the end
@@ -153,8 +154,13 @@ def _run_show(
     if timer is not None:
         timer.daemon = True  # never holds the exit (it did: 25 s after Ctrl-C)
     use_tui = not headless and sys.stdout.isatty() and sys.stdin.isatty()
+    server = serving()
     try:
-        if use_tui:
+        if server is not None:  # an engine process: the TUI in the parent draws this show
+            if timer is not None:
+                timer.start()
+            server.serve(show, capture_channels=capture_channels, live_profile=live_profile)
+        elif use_tui:
             _run_tui(show, timer, exit_when_done, live_profile, capture_channels)
         else:
             _run_headless(show, timer)
@@ -195,6 +201,56 @@ def _run_tui(
     show.done.wait(2.0)
 
 
+def _tui_wanted(args: argparse.Namespace) -> bool:
+    """The TUI draws this command's show: then the show runs in an engine process."""
+    from bridge.engine_process import serving
+
+    tty = sys.stdout.isatty() and sys.stdin.isatty()
+    return tty and not args.headless and serving() is None
+
+
+def serve_command(payload: tuple[str, argparse.Namespace]) -> int:
+    """The engine process's builder for `ailive demo/run --tui`: the command itself, whose show
+    is served to the TUI in the parent (see `_run_show`)."""
+    verb, args = payload
+    return int(COMMANDS[verb](args) or 0)
+
+
+def _tui_with_engine_process(verb: str, args: argparse.Namespace) -> int:
+    """The TUI here, the command (capture, model, outputs, journal) in an engine process."""
+    from bridge import engine_process
+    from bridge.log import console_logging_to
+    from bridge.tui.app import make_app
+    from bridge.tui.log_screen import TuiLogHandler
+
+    try:
+        remote = engine_process.start("bridge.commands:serve_command", (verb, args))
+    except engine_process.StartError as exc:
+        raise CliError(str(exc), exit_code=exc.code) from exc
+    show = cast(Show, remote)  # the proxy gives the app what it uses of a Show
+    app = make_app(
+        show,
+        exit_when_done=args.seconds is not None,
+        live_profile=remote.live_profile,
+        capture_channels=remote.capture_channels,
+    )
+
+    def quit_app() -> None:  # from a signal handler: hand the exit to the app's loop
+        try:
+            asyncio.get_running_loop().call_soon_threadsafe(app.exit)
+        except RuntimeError:
+            app.exit()
+
+    with _interrupt_on_signals(show, also=quit_app), console_logging_to(TuiLogHandler(app)):
+        app.run()
+    rc = remote.close()
+    engine_process.print_output(remote)
+    if remote.gone:
+        print(f"error: {remote.gone}", file=sys.stderr)
+        return 1
+    return 130 if remote.interrupted and not rc else int(rc or 0)
+
+
 def _run_headless(show: Show, timer: threading.Timer | None) -> None:
     show.add_listener(_progress_printer(show))
     failure: list[BaseException] = []
@@ -223,7 +279,10 @@ def _human_hold(args: argparse.Namespace) -> float | None:
 
     if args.human_hold is not None:
         return float(args.human_hold)
-    headless = args.headless or not (sys.stdout.isatty() and sys.stdin.isatty())
+    from bridge.engine_process import serving
+
+    tty = sys.stdout.isatty() and sys.stdin.isatty()
+    headless = args.headless or (serving() is None and not tty)
     return HEADLESS_HUMAN_HOLD_S if headless else None
 
 
@@ -319,6 +378,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from bridge.sources import FileSource
     from bridge.virtual_console import VirtualConsole
 
+    if _tui_wanted(args):
+        return _tui_with_engine_process("demo", args)
     _check_out(args.out)
     gain_source = _gain_source(args.gain_source)
     song = _load_song(args.song)
@@ -483,6 +544,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from bridge.outputs.base import GainSink
     from bridge.profiles import ProfileError, find_profile
 
+    if _tui_wanted(args):
+        return _tui_with_engine_process("run", args)
     _check_out(args.out)
     try:
         profile = find_profile(args.profile)
@@ -678,3 +741,7 @@ __all__ = [
     "cmd_restore",
     "cmd_run",
 ]
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {"demo": cmd_demo, "run": cmd_run}
+"""The commands whose show runs in an engine process under the TUI."""

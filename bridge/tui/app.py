@@ -17,7 +17,7 @@ from textual.timer import Timer
 
 from bridge.config import USER_MAPPINGS_DIR
 from bridge.engine import HopSnapshot
-from bridge.live_profile import ApplyResult, apply_profile_limits, show_capture_channels
+from bridge.live_profile import ApplyResult, show_capture_channels
 from bridge.profiles import Profile
 from bridge.profiles import profile_dirs as default_profile_dirs
 from bridge.show import Show
@@ -71,7 +71,14 @@ class MixerApp(App[None]):
         self.profile_dirs = dirs if self.user_dir in dirs else [*dirs, self.user_dir]
         n = len(show.names)
         self.capture_channels = capture_channels or show_capture_channels(show.source, n)
-        self.desk = OverrideDesk(show.engine.safety, show.names, show.engine.release)
+        # A show in an engine process (bridge.engine_process) brings its own desk: the actions
+        # run there, beside the settings they change.
+        make_desk = getattr(show, "make_desk", None)
+        self.desk = (
+            make_desk()
+            if make_desk is not None
+            else OverrideDesk(show.engine.safety, show.names, show.engine.release)
+        )
         self.history = SentHistory(n, max(1, round(HISTORY_S / show.engine.hop_s)))
         self.mixer = MixerScreen(show, self.desk, self.history, HISTORY_S)
         self.mixer.live_profile = live_profile
@@ -221,10 +228,7 @@ class MixerApp(App[None]):
     def apply_live_profile(self, profile: Profile) -> ApplyResult:
         """Put `profile`'s per-channel limits on the running show (the output stays); `u` on
         the mixer takes the whole apply back."""
-        entry = self.desk.record(f"profile {profile.name}")
-        result = apply_profile_limits(self.show.engine.safety, profile, self.capture_channels)
-        if not result.matched:
-            self.desk.forget(entry)
+        result = self.desk.apply_profile(profile, self.capture_channels)
         if result.matched:
             self.mixer.live_profile = profile.name
         self.mixer.status_text = result.describe(profile.name)

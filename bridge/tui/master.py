@@ -33,6 +33,8 @@ class MasterView:
     history_s: float = 10.0
     profile: str = ""
     """The live mapping profile's name ('' when the show did not start from one)."""
+    engine_gone: str = ""
+    """Why the engine process is gone, when it ended before the show did ('' otherwise)."""
 
 
 def model_label(gain_source: object) -> str:
@@ -73,6 +75,9 @@ def info_text(source_name: str, hop_s: float, view: MasterView) -> Text:
         out.append(str(snap.faults), style="bold red" if snap.faults else "")
         # Always a line, so the panel's height (and the layout) stays put from hop to hop.
         out.append("\n")
+        if view.engine_gone:  # the engine process died: nothing drives the faders any more
+            out.append(f" {view.engine_gone.upper()} ", style="bold white on red")
+            out.append("  ")
         if snap.source_lost:  # no audio: every fader frozen until the device is back
             out.append(f" {snap.source_lost.upper()} · FADERS FROZEN ", style="bold white on red")
             out.append("  ")

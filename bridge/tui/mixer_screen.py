@@ -149,6 +149,7 @@ class MixerScreen(Screen[None]):
                 sent_history=self.history.series(self.selected),
                 history_s=self.history_s,
                 profile=self.live_profile,
+                engine_gone=str(getattr(self.show, "gone", "")),
             )
         )
 

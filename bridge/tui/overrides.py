@@ -13,6 +13,8 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
+from bridge.live_profile import ApplyResult, apply_profile_limits
+from bridge.profiles import Profile
 from bridge.safety import ChannelSettings, ChannelState, Mode, SafetyStage
 
 UNDO_DEPTH = 32
@@ -88,6 +90,15 @@ class OverrideDesk:
     def forget(self, entry: UndoEntry) -> None:
         if self.undo_stack and self.undo_stack[-1] is entry:
             self.undo_stack.pop()
+
+    def apply_profile(self, profile: Profile, capture_channels: list[int]) -> ApplyResult:
+        """Put `profile`'s per-channel limits on the stage as one undoable action (none when
+        no channel matched)."""
+        entry = self.record(f"profile {profile.name}")
+        result = apply_profile_limits(self.safety, profile, capture_channels)
+        if not result.matched:
+            self.forget(entry)
+        return result
 
     def _label(self, ch: int) -> str:
         return self.names[ch] if ch < len(self.names) else f"ch{ch + 1}"
