@@ -22,11 +22,12 @@ from models.alm.network import ALMNet
 from models.alm.output import BASE_BLOCK, output_db
 from models.baselines.autofader import LoudnessAutoFader
 from models.dmc import DMCNet
-from models.gainsource import InputAudioError, check_hop
+from models.gainsource import InputAudioError, check_hop, check_shape
 from models.runtime import RUNTIMES, compile_for, numpy_callable, weights_key
 
-_SPARE_FRAMES = 512
-"""Extra room in the mel buffer: it is compacted once per this many mel frames."""
+GRAPHS = "g2"
+"""The form of the exported graphs, part of their cache key: bumped whenever what is exported
+changes (g2: the embedding reads time-major windows), so an older cached export is never run."""
 
 
 class _Core(nn.Module):
@@ -44,6 +45,18 @@ class _Core(nn.Module):
         """emb (1, c, 1, D), rms_db (1, c, 1), state (1, c, H) -> (z (c,), state)."""
         z, new_state = self.model(emb, rms_db, None, state if self.stateful else None)
         return z[0, :, 0], new_state if self.stateful and new_state is not None else state
+
+
+class _TimeMajorEmbedding(nn.Module):
+    """The embedding of windows read time-major from the runner's mel ring: (k, frames, n_mels)
+    -> (k, D); the transpose runs inside the graph."""
+
+    def __init__(self, embedding: nn.Module) -> None:
+        super().__init__()
+        self.embedding = embedding
+
+    def forward(self, windows: torch.Tensor) -> torch.Tensor:
+        return self.embedding(windows.transpose(1, 2))
 
 
 class StreamingMixer:
@@ -91,20 +104,23 @@ class StreamingMixer:
         self._due = [np.flatnonzero(phase == r) for r in range(g.refresh)]  # by frame % refresh
         # The per-hop state is numpy, float32 like the graphs (the hot path dispatches no torch
         # op but the FFT); the networks are called through models.runtime.numpy_callable.
-        self._tail = np.zeros((n_channels, fe.context), dtype=np.float32)
+        # The samples not yet cut into mel frames, after fe.context samples of history (the
+        # start: silence); room for one more F2 frame.
+        self._audio = np.zeros((n_channels, fe.context + MEL_HOP + g.frame), dtype=np.float32)
+        self._held = fe.context
         silence = fe.silence().numpy()  # (n_mels,)
-        self._mel = np.repeat(silence[None, :, None], WINDOW_FRAMES + _SPARE_FRAMES, axis=2).repeat(
-            n_channels, axis=0
-        )  # (c, n_mels, frames)
-        self._mel_len = WINDOW_FRAMES  # valid columns; the last one is mel frame _mel_count - 1
+        # The last WINDOW_FRAMES mel frames per channel, time-major, each frame j in slot
+        # j % WINDOW_FRAMES and again WINDOW_FRAMES slots later: every window is one contiguous
+        # slice, and nothing is ever compacted (silence before the start).
+        self._mel = np.tile(silence, (n_channels, 2 * WINDOW_FRAMES, 1))  # (c, 2W, n_mels)
         self._mel_count = 0
-        self._samples = 0
         self._frame = 0
         self._frame_pos = 0
         self._sumsq = np.zeros(n_channels, dtype=np.float64)
-        window = torch.from_numpy(silence)[None, :, None].expand(1, fe.n_mels, WINDOW_FRAMES)
-        window = window.contiguous()
-        emb = self.model.embedding(window).expand(n_channels, -1)  # (c, D)
+        window = torch.from_numpy(silence)[None, None, :].expand(1, WINDOW_FRAMES, fe.n_mels)
+        window = window.contiguous()  # time-major
+        embed = _TimeMajorEmbedding(self.model.embedding)  # type: ignore[arg-type]
+        emb = embed(window).expand(n_channels, -1)  # (c, D)
         self._emb = np.ascontiguousarray(emb.numpy())
         stateful = isinstance(self.model, ALMNet)
         hidden = self.model.config.gru_hidden if isinstance(self.model, ALMNet) else 1
@@ -117,8 +133,7 @@ class StreamingMixer:
         self._base_db = np.zeros(n_channels, dtype=np.float64)
         self._base_pending = np.zeros((n_channels, 0), dtype=np.float32)
         core = _Core(self.model, stateful)
-        embed: nn.Module = self.model.embedding  # type: ignore[assignment]
-        key = weights_key(core)[:32] if self.runtime in ("auto", "onnx") else ""
+        key = weights_key(core)[:32] + f"-{GRAPHS}" if self.runtime in ("auto", "onnx") else ""
         rms = torch.zeros(1, n_channels, 1)
         example = (
             torch.from_numpy(self._emb)[None, :, None, :].clone(),
@@ -133,17 +148,20 @@ class StreamingMixer:
 
     @torch.no_grad()
     def step(self, hop: np.ndarray) -> np.ndarray:
-        check_hop(hop, self._n)
+        check_shape(hop, self._n)
         x = np.ascontiguousarray(hop, dtype=np.float32)  # (c, L)
-        self._append_mel(x)
+        squares = np.square(x)
+        if not np.isfinite(squares.sum()):  # NaN or Inf in the hop (or squares past float32)
+            check_hop(hop, self._n)  # says which, before any state has changed
         frame = self._geometry.frame
         pos, length = 0, x.shape[1]
         while pos < length:
             take = min(length - pos, frame - self._frame_pos)
             part = x[:, pos : pos + take]
+            self._append_mel(part)
             if self._base is not None:
                 self._feed_base(part)
-            self._sumsq += np.einsum("ij,ij->i", part, part, dtype=np.float64)
+            self._sumsq += squares[:, pos : pos + take].sum(axis=1)
             self._frame_pos += take
             pos += take
             if self._frame_pos == frame:
@@ -160,26 +178,28 @@ class StreamingMixer:
         self._base_pending = buf[:, whole:]
 
     def _append_mel(self, x: np.ndarray) -> None:
-        """Adds the mel frames that end inside this hop to the per-channel buffer."""
-        fe = self.model.frontend
-        self._samples += x.shape[1]
-        buf = np.concatenate([self._tail, x], axis=1)  # (c, history + L)
-        n_new = self._samples // MEL_HOP - self._mel_count
+        """Adds the mel frames that end inside `x` (at most one F2 frame of audio) to the ring."""
+        fe, held, buf = self.model.frontend, self._held, self._audio
+        buf[:, held : held + x.shape[1]] = x
+        held += x.shape[1]
+        n_new = (held - fe.context) // MEL_HOP
         if n_new > 0:
             new = fe.frames_np(buf[:, : fe.context + n_new * MEL_HOP])  # (c, n_new, n_mels)
-            if self._mel_len + n_new > self._mel.shape[-1]:
-                keep = WINDOW_FRAMES + 1
-                self._mel[..., :keep] = self._mel[..., self._mel_len - keep : self._mel_len]
-                self._mel_len = keep
-            self._mel[..., self._mel_len : self._mel_len + n_new] = new.transpose(0, 2, 1)
-            self._mel_len += n_new
+            slots = (self._mel_count + np.arange(n_new)) % WINDOW_FRAMES
+            self._mel[:, slots] = new
+            self._mel[:, slots + WINDOW_FRAMES] = new
             self._mel_count += n_new
-        self._tail = buf[:, n_new * MEL_HOP :]
+            used = n_new * MEL_HOP
+            buf[:, : held - used] = buf[:, used:held]  # numpy copies overlapping slices safely
+            held -= used
+        self._held = held
 
     def _window(self, channels: np.ndarray, end: int) -> np.ndarray:
-        """The 96 mel frames ending with global mel frame `end` -> (len(channels), n_mels, 96)."""
-        stop = self._mel_len - (self._mel_count - 1 - end)
-        return np.ascontiguousarray(self._mel[channels, :, stop - WINDOW_FRAMES : stop])
+        """The 96 mel frames ending with mel frame `end`, the latest in the ring (a frame's
+        window ends with its last mel frame) -> (len(channels), 96, n_mels), time-major."""
+        assert end == self._mel_count - 1
+        start = (end + 1) % WINDOW_FRAMES
+        return self._mel[channels, start : start + WINDOW_FRAMES]
 
     def _complete_frame(self) -> None:
         g, t = self._geometry, self._frame

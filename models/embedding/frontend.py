@@ -153,15 +153,18 @@ class CausalLogMel(nn.Module):
         """`frames_from` for the streaming runner, on float32 numpy: (c, context + k*hop) ->
         (c, k, n_mels). The same arithmetic with a fraction of the per-op dispatch: the FFT is
         torch's (the fastest here), the rest numpy on the FFT's buffer."""
-        if not hasattr(self, "_np"):
-            self._np = (self.window.numpy().astype(np.float32), self.banks.numpy())
-        window, banks = self._np
+        if not hasattr(self, "_np_window"):
+            self._np_window = self.window.numpy().astype(np.float32)
+        window = self._np_window
         chunks = np.lib.stride_tricks.sliding_window_view(x, self.win_length, axis=-1)
         windowed = chunks[:, :: self.hop] * window  # (c, k, win), contiguous
         spec = torch.fft.rfft(torch.from_numpy(windowed), n=self.n_fft).numpy()[..., : self.n_bins]
         power = np.square(spec.real)
         power += np.square(spec.imag)
-        mel = (power.reshape(-1, self.n_bins) @ banks).reshape(*power.shape[:-1], -1)
+        # torch's matmul, which keeps to torch's thread count: numpy's BLAS starts threads
+        # of its own, which on a loaded small machine cost milliseconds a hop.
+        flat = torch.from_numpy(power.reshape(-1, self.n_bins))
+        mel = torch.matmul(flat, self.banks).numpy().reshape(*power.shape[:-1], -1)
         mel += LOG_OFFSET
         np.log(mel, out=mel)
         mel += 4.5
