@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from models.alm import MixerNet
-from models.alm.config import MEL_HOP, RMS_FLOOR_DB, SAMPLE_RATE, WINDOW_FRAMES
+from models.alm.config import MEL_HOP, MR_FRAME, RMS_FLOOR_DB, SAMPLE_RATE, WINDOW_FRAMES
 from models.alm.network import ALMNet
 from models.alm.output import BASE_BLOCK, output_db
 from models.baselines.autofader import LoudnessAutoFader
@@ -145,6 +145,23 @@ class StreamingMixer:
         embed_fn, used_embed = compile_for(used, embed, (window,), f"{key}-embed", dynamic)
         self._core, self._embed = numpy_callable(core_fn), numpy_callable(embed_fn)
         self.active_runtime = used if used_embed == used else f"{used} (embedding: {used_embed})"
+        self._warm_up()
+
+    def _warm_up(self) -> None:
+        """The hot path's first call with each shape a live hop gives it is slower (ONNX Runtime
+        plans its memory per input shape, the FFT its transform, numpy its buffers): made here,
+        on silence, so the first live hops do not pay it. Pure calls: no state changes."""
+        fe, n = self.model.frontend, self._n
+        for k in range(1, MR_FRAME // MEL_HOP + 2):  # the mel frames a hop of up to 50 ms ends
+            fe.frames_np(np.zeros((n, fe.context + k * MEL_HOP), dtype=np.float32))
+        for k in sorted({d.size for d in self._due if d.size}):
+            self._embed(np.zeros((k, WINDOW_FRAMES, fe.n_mels), dtype=np.float32))
+        d = self._emb.shape[1]
+        self._core(
+            self._emb.reshape(1, n, 1, d).copy(),
+            np.zeros((1, n, 1), np.float32),
+            self._state.copy(),
+        )
 
     @torch.no_grad()
     def step(self, hop: np.ndarray) -> np.ndarray:
