@@ -33,6 +33,14 @@ class GainSource(Protocol):
 
 def check_hop(hop: np.ndarray, n_channels: int) -> None:
     """Clear errors for audio a gain source cannot use."""
+    check_shape(hop, n_channels)
+    if not np.isfinite(hop).all():
+        raise InputAudioError("audio contains NaN or Inf samples")
+
+
+def check_shape(hop: np.ndarray, n_channels: int) -> None:
+    """`check_hop` less the scan for NaN/Inf, for a gain source that finds them on its way
+    (a sum over the samples is not finite) and then calls `check_hop`."""
     if hop.ndim != 2:
         raise InputAudioError(f"expected (channels, samples) audio, got shape {hop.shape}")
     if hop.shape[0] != n_channels:
@@ -40,8 +48,6 @@ def check_hop(hop: np.ndarray, n_channels: int) -> None:
             f"channel-count mismatch: the gain source was set up for {n_channels} channels, "
             f"got {hop.shape[0]}"
         )
-    if not np.isfinite(hop).all():
-        raise InputAudioError("audio contains NaN or Inf samples")
 
 
 class UnityGains:

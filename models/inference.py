@@ -17,16 +17,17 @@ import torch
 from torch import nn
 
 from models.alm import MixerNet
-from models.alm.config import MEL_HOP, RMS_FLOOR_DB, SAMPLE_RATE, WINDOW_FRAMES
+from models.alm.config import MEL_HOP, MR_FRAME, RMS_FLOOR_DB, SAMPLE_RATE, WINDOW_FRAMES
 from models.alm.network import ALMNet
 from models.alm.output import BASE_BLOCK, output_db
 from models.baselines.autofader import LoudnessAutoFader
 from models.dmc import DMCNet
-from models.gainsource import InputAudioError, check_hop
-from models.runtime import RUNTIMES, compile_for, weights_key
+from models.gainsource import InputAudioError, check_hop, check_shape
+from models.runtime import RUNTIMES, compile_for, numpy_callable, weights_key
 
-_SPARE_FRAMES = 512
-"""Extra room in the mel buffer: it is compacted once per this many mel frames."""
+GRAPHS = "g2"
+"""The form of the exported graphs, part of their cache key: bumped whenever what is exported
+changes (g2: the embedding reads time-major windows), so an older cached export is never run."""
 
 
 class _Core(nn.Module):
@@ -44,6 +45,18 @@ class _Core(nn.Module):
         """emb (1, c, 1, D), rms_db (1, c, 1), state (1, c, H) -> (z (c,), state)."""
         z, new_state = self.model(emb, rms_db, None, state if self.stateful else None)
         return z[0, :, 0], new_state if self.stateful and new_state is not None else state
+
+
+class _TimeMajorEmbedding(nn.Module):
+    """The embedding of windows read time-major from the runner's mel ring: (k, frames, n_mels)
+    -> (k, D); the transpose runs inside the graph."""
+
+    def __init__(self, embedding: nn.Module) -> None:
+        super().__init__()
+        self.embedding = embedding
+
+    def forward(self, windows: torch.Tensor) -> torch.Tensor:
+        return self.embedding(windows.transpose(1, 2))
 
 
 class StreamingMixer:
@@ -86,22 +99,32 @@ class StreamingMixer:
             raise InputAudioError(f"need at least one channel, got {n_channels}")
         fe = self.model.frontend
         self._n = n_channels
-        self._geometry = self.model.geometry
-        self._phase = self._geometry.default_phase(n_channels).numpy()
-        self._tail = torch.zeros(n_channels, fe.context)
-        silence = fe.silence()  # (n_mels,)
-        self._mel = silence[None, :, None].repeat(n_channels, 1, WINDOW_FRAMES + _SPARE_FRAMES)
-        self._mel_len = WINDOW_FRAMES  # valid columns; the last one is mel frame _mel_count - 1
+        self._geometry = g = self.model.geometry
+        phase = g.default_phase(n_channels).numpy() % g.refresh
+        self._due = [np.flatnonzero(phase == r) for r in range(g.refresh)]  # by frame % refresh
+        # The per-hop state is numpy, float32 like the graphs (the hot path dispatches no torch
+        # op but the FFT); the networks are called through models.runtime.numpy_callable.
+        # The samples not yet cut into mel frames, after fe.context samples of history (the
+        # start: silence); room for one more F2 frame.
+        self._audio = np.zeros((n_channels, fe.context + MEL_HOP + g.frame), dtype=np.float32)
+        self._held = fe.context
+        silence = fe.silence().numpy()  # (n_mels,)
+        # The last WINDOW_FRAMES mel frames per channel, time-major, each frame j in slot
+        # j % WINDOW_FRAMES and again WINDOW_FRAMES slots later: every window is one contiguous
+        # slice, and nothing is ever compacted (silence before the start).
+        self._mel = np.tile(silence, (n_channels, 2 * WINDOW_FRAMES, 1))  # (c, 2W, n_mels)
         self._mel_count = 0
-        self._samples = 0
         self._frame = 0
         self._frame_pos = 0
-        self._sumsq = torch.zeros(n_channels, dtype=torch.float64)
-        window = silence[None, :, None].expand(1, fe.n_mels, WINDOW_FRAMES).contiguous()
-        self._emb = self.model.embedding(window).expand(n_channels, -1).clone()  # (c, D)
+        self._sumsq = np.zeros(n_channels, dtype=np.float64)
+        window = torch.from_numpy(silence)[None, None, :].expand(1, WINDOW_FRAMES, fe.n_mels)
+        window = window.contiguous()  # time-major
+        embed = _TimeMajorEmbedding(self.model.embedding)  # type: ignore[arg-type]
+        emb = embed(window).expand(n_channels, -1)  # (c, D)
+        self._emb = np.ascontiguousarray(emb.numpy())
         stateful = isinstance(self.model, ALMNet)
         hidden = self.model.config.gru_hidden if isinstance(self.model, ALMNet) else 1
-        self._state = torch.zeros(1, n_channels, hidden)
+        self._state = np.zeros((1, n_channels, hidden), dtype=np.float32)
         self._gains_db = np.zeros(n_channels, dtype=np.float64)
         self._base: LoudnessAutoFader | None = None
         if self.model.gain.has_base:
@@ -110,28 +133,52 @@ class StreamingMixer:
         self._base_db = np.zeros(n_channels, dtype=np.float64)
         self._base_pending = np.zeros((n_channels, 0), dtype=np.float32)
         core = _Core(self.model, stateful)
-        embed: nn.Module = self.model.embedding  # type: ignore[assignment]
-        key = weights_key(core)[:32] if self.runtime in ("auto", "onnx") else ""
+        key = weights_key(core)[:32] + f"-{GRAPHS}" if self.runtime in ("auto", "onnx") else ""
         rms = torch.zeros(1, n_channels, 1)
-        example = (self._emb[None, :, None, :].clone(), rms, self._state)
-        self._core, used = compile_for(self.runtime, core, example, f"{key}-core-c{n_channels}")
+        example = (
+            torch.from_numpy(self._emb)[None, :, None, :].clone(),
+            rms,
+            torch.zeros(1, n_channels, hidden),
+        )
+        core_fn, used = compile_for(self.runtime, core, example, f"{key}-core-c{n_channels}")
         dynamic = {"in0": {0: "windows"}, "out0": {0: "windows"}}
-        self._embed, used_embed = compile_for(used, embed, (window,), f"{key}-embed", dynamic)
+        embed_fn, used_embed = compile_for(used, embed, (window,), f"{key}-embed", dynamic)
+        self._core, self._embed = numpy_callable(core_fn), numpy_callable(embed_fn)
         self.active_runtime = used if used_embed == used else f"{used} (embedding: {used_embed})"
+        self._warm_up()
+
+    def _warm_up(self) -> None:
+        """The hot path's first call with each shape a live hop gives it is slower (ONNX Runtime
+        plans its memory per input shape, the FFT its transform, numpy its buffers): made here,
+        on silence, so the first live hops do not pay it. Pure calls: no state changes."""
+        fe, n = self.model.frontend, self._n
+        for k in range(1, MR_FRAME // MEL_HOP + 2):  # the mel frames a hop of up to 50 ms ends
+            fe.frames_np(np.zeros((n, fe.context + k * MEL_HOP), dtype=np.float32))
+        for k in sorted({d.size for d in self._due if d.size}):
+            self._embed(np.zeros((k, WINDOW_FRAMES, fe.n_mels), dtype=np.float32))
+        d = self._emb.shape[1]
+        self._core(
+            self._emb.reshape(1, n, 1, d).copy(),
+            np.zeros((1, n, 1), np.float32),
+            self._state.copy(),
+        )
 
     @torch.no_grad()
     def step(self, hop: np.ndarray) -> np.ndarray:
-        check_hop(hop, self._n)
-        x = torch.from_numpy(np.ascontiguousarray(hop, dtype=np.float32))  # (c, L)
-        self._append_mel(x)
+        check_shape(hop, self._n)
+        x = np.ascontiguousarray(hop, dtype=np.float32)  # (c, L)
+        squares = np.square(x)
+        if not np.isfinite(squares.sum()):  # NaN or Inf in the hop (or squares past float32)
+            check_hop(hop, self._n)  # says which, before any state has changed
         frame = self._geometry.frame
         pos, length = 0, x.shape[1]
         while pos < length:
             take = min(length - pos, frame - self._frame_pos)
             part = x[:, pos : pos + take]
+            self._append_mel(part)
             if self._base is not None:
-                self._feed_base(hop[:, pos : pos + take])
-            self._sumsq += torch.sum(part * part, dim=1, dtype=torch.float64)
+                self._feed_base(part)
+            self._sumsq += squares[:, pos : pos + take].sum(axis=1)
             self._frame_pos += take
             pos += take
             if self._frame_pos == frame:
@@ -141,52 +188,55 @@ class StreamingMixer:
     def _feed_base(self, part: np.ndarray) -> None:
         """The auto-fader hears every whole 50 ms block as soon as it is complete."""
         assert self._base is not None
-        buf = np.concatenate([self._base_pending, part.astype(np.float32)], axis=1)
+        buf = np.concatenate([self._base_pending, part], axis=1)
         whole = buf.shape[1] // BASE_BLOCK * BASE_BLOCK
         for k in range(0, whole, BASE_BLOCK):
             self._base_db = self._base.step(np.ascontiguousarray(buf[:, k : k + BASE_BLOCK]))
         self._base_pending = buf[:, whole:]
 
-    def _append_mel(self, x: torch.Tensor) -> None:
-        """Adds the mel frames that end inside this hop to the per-channel buffer."""
-        fe = self.model.frontend
-        self._samples += x.shape[1]
-        buf = torch.cat([self._tail, x], dim=1)  # (c, history + L)
-        n_new = self._samples // MEL_HOP - self._mel_count
+    def _append_mel(self, x: np.ndarray) -> None:
+        """Adds the mel frames that end inside `x` (at most one F2 frame of audio) to the ring."""
+        fe, held, buf = self.model.frontend, self._held, self._audio
+        buf[:, held : held + x.shape[1]] = x
+        held += x.shape[1]
+        n_new = (held - fe.context) // MEL_HOP
         if n_new > 0:
-            new = fe.frames_from(buf[:, : fe.context + n_new * MEL_HOP])  # (c, n_mels, n_new)
-            if self._mel_len + n_new > self._mel.shape[-1]:
-                keep = WINDOW_FRAMES + 1
-                self._mel[..., :keep] = self._mel[..., self._mel_len - keep : self._mel_len].clone()
-                self._mel_len = keep
-            self._mel[..., self._mel_len : self._mel_len + n_new] = new
-            self._mel_len += n_new
+            new = fe.frames_np(buf[:, : fe.context + n_new * MEL_HOP])  # (c, n_new, n_mels)
+            slots = (self._mel_count + np.arange(n_new)) % WINDOW_FRAMES
+            self._mel[:, slots] = new
+            self._mel[:, slots + WINDOW_FRAMES] = new
             self._mel_count += n_new
-        self._tail = buf[:, n_new * MEL_HOP :]
+            used = n_new * MEL_HOP
+            buf[:, : held - used] = buf[:, used:held]  # numpy copies overlapping slices safely
+            held -= used
+        self._held = held
 
-    def _window(self, channels: np.ndarray, end: int) -> torch.Tensor:
-        """The 96 mel frames ending with global mel frame `end` -> (len(channels), n_mels, 96)."""
-        stop = self._mel_len - (self._mel_count - 1 - end)
-        idx = torch.from_numpy(channels)
-        return self._mel[idx, :, stop - WINDOW_FRAMES : stop]
+    def _window(self, channels: np.ndarray, end: int) -> np.ndarray:
+        """The 96 mel frames ending with mel frame `end`, the latest in the ring (a frame's
+        window ends with its last mel frame) -> (len(channels), 96, n_mels), time-major."""
+        assert end == self._mel_count - 1
+        start = (end + 1) % WINDOW_FRAMES
+        return self._mel[channels, start : start + WINDOW_FRAMES]
 
     def _complete_frame(self) -> None:
         g, t = self._geometry, self._frame
-        due = np.flatnonzero((t - self._phase) % g.refresh == 0)
+        due = self._due[t % g.refresh]
         if due.size:
-            win = self._window(due, g.window_end(t))
-            self._emb[torch.from_numpy(due)] = self._embed(win)
+            self._emb[due] = self._embed(self._window(due, g.window_end(t)))[0]
         ms = self._sumsq / g.frame + 10.0 ** (RMS_FLOOR_DB / 10.0)
-        rms_db = (10.0 * torch.log10(ms)).float()  # (c,)
-        z, self._state = self._core(self._emb[None, :, None, :], rms_db[None, :, None], self._state)
-        base = torch.from_numpy(self._base_db) if self._base is not None else None
+        rms_db = (10.0 * np.log10(ms)).astype(np.float32)  # (c,)
+        n, d = self._emb.shape
+        z, self._state = self._core(
+            self._emb.reshape(1, n, 1, d), rms_db.reshape(1, n, 1), self._state
+        )
+        base = torch.from_numpy(self._base_db)[:, None] if self._base is not None else None
         prev = torch.from_numpy(self._gains_db)
-        zz = z.double()[:, None]  # (c, 1): one frame
-        out = output_db(self.model.gain, zz, None if base is None else base[:, None], prev)
+        zz = torch.from_numpy(z).double()[:, None]  # (c, 1): one frame
+        out = output_db(self.model.gain, zz, base, prev)
         self._gains_db = out[:, 0].numpy()
         self._frame += 1
         self._frame_pos = 0
-        self._sumsq.zero_()
+        self._sumsq[:] = 0.0
 
 
 def untrained_model(

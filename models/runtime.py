@@ -24,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -36,6 +37,8 @@ eager: plain torch (the reference)."""
 OPSET = 17
 
 TorchFn = Callable[..., Any]
+NumpyFn = Callable[..., list[np.ndarray]]
+"""A compiled graph called on numpy arrays, returning its outputs as numpy arrays."""
 
 
 def cache_dir() -> Path:
@@ -140,9 +143,27 @@ class OrtFunction:
         self._inputs = [(i.name, int(i.name[2:])) for i in self._session.get_inputs()]
 
     def __call__(self, *args: torch.Tensor) -> Any:
-        feeds = {n: args[k].detach().contiguous().numpy() for n, k in self._inputs}
-        outs = [torch.from_numpy(o) for o in self._session.run(None, feeds)]
+        outs = [torch.from_numpy(o) for o in self.run_np(*(a.detach().numpy() for a in args))]
         return outs[0] if len(outs) == 1 else tuple(outs)
+
+    def run_np(self, *arrays: np.ndarray) -> list[np.ndarray]:
+        """The graph on float32 numpy arrays (no torch on the way): what the runner calls."""
+        feeds = {n: np.ascontiguousarray(arrays[k]) for n, k in self._inputs}
+        return list(self._session.run(None, feeds))
+
+
+def numpy_callable(fn: TorchFn) -> NumpyFn:
+    """`fn` (an OrtFunction, a jit or eager module) called on numpy arrays, outputs as a list of
+    numpy arrays: ONNX Runtime's directly, torch's through zero-copy tensor views."""
+    if isinstance(fn, OrtFunction):
+        return fn.run_np
+
+    def call(*arrays: np.ndarray) -> list[np.ndarray]:
+        with torch.no_grad():
+            out = fn(*(torch.from_numpy(a) for a in arrays))
+        return [o.numpy() for o in (out if isinstance(out, tuple) else (out,))]
+
+    return call
 
 
 def onnx_available() -> bool:
