@@ -74,7 +74,7 @@ def test_console_outputs(kind: str) -> None:
             assert all(console.fader(ch) == quantize(db_to_fader(db)) for ch, db in want.items())
             assert console.set_count(3) == 0  # the protected channel
             console.move_fader(4, 0.5)
-            assert moves.event.wait(1.0)
+            assert moves.event.wait(60.0)
             assert moves.calls[0][0] == 3 and sink.overridden == {3}
             sink.release(3)
             assert sink.overridden == frozenset()

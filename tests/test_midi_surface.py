@@ -28,6 +28,9 @@ from bridge.outputs.midi.surface import MidiSurface
 from tests.fakes import FakeMackieHost, HostLoop, send_to
 from tests.paced import wait_until
 
+WAIT_S = 60.0
+"""Generous limit for what a busy machine delays (never a sleep a test relies on)."""
+
 LAW = LinearDbLaw(-60.0, 12.0)
 
 
@@ -67,17 +70,19 @@ def mackie_round_trip(ours: MidiPort, their_in: Any, their_out: Any) -> None:
     try:
         assert isinstance(surface, GainSink)
         surface.send(np.array([-10.0, 0.0, 6.0]), 0.0)
-        assert surface.flush(2.0)
+        assert surface.flush(WAIT_S)
         assert wait_until(lambda: host.positions[:3] == [value(-10.0), value(0.0), value(6.0)])
         assert wait_until(lambda: [on for t, on in host.touch_log if t == 1] == [True, False])
         assert wait_until(lambda: surface.surface_value(0) == value(-10.0))  # the host's echo
         assert surface.overridden == frozenset()
         host.person_moves(2, value(-3.0))
-        assert moved.wait(2.0)
+        assert moved.wait(WAIT_S)
         assert calls[0][0] == 1 and calls[0][1] == pytest.approx(-3.0, abs=0.01)
         surface.send(np.array([-11.0, -11.0, -11.0]), 0.1)
-        assert wait_until(lambda: host.positions[0] == value(-11.0))
-        time.sleep(0.05)
+        surface.send(np.array([-11.5, -11.5, -11.5]), 0.15)
+        # The host reads one ordered stream: once the later gains landed on strips 1 and 3,
+        # anything sent for strip 2 before them has been read too.
+        assert wait_until(lambda: host.positions[0] == host.positions[2] == value(-11.5))
         assert host.positions[1] == value(-3.0)  # not fought over
         surface.release(1)
         surface.send(np.array([-12.0, -12.0, -12.0]), 0.2)
@@ -95,6 +100,18 @@ def test_mackie_round_trip_over_tcp(tcp_pair: tuple[MidiPort, SocketPort]) -> No
     mackie_round_trip(ours, theirs, theirs)
 
 
+def jack_connected(server: str, client: str) -> bool:
+    """Whether JACK has connected every MIDI port of `client` (it does so on a later cycle)."""
+    import jack
+
+    probe = jack.Client("probe-connections", servername=server, no_start_server=True)
+    try:
+        ports = probe.get_ports(f"{client}:", is_midi=True)
+        return bool(ports) and all(probe.get_all_connections(p) for p in ports)
+    finally:
+        probe.close()
+
+
 @pytest.fixture(scope="module")
 def jack_server() -> Iterator[str]:
     """A dummy jackd under a unique name (no sound card needed), for JACK MIDI."""
@@ -110,7 +127,7 @@ def jack_server() -> Iterator[str]:
     saved = {k: os.environ.get(k) for k in ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER")}
     os.environ.update(JACK_DEFAULT_SERVER=name, JACK_NO_START_SERVER="1")
     try:
-        deadline = time.monotonic() + 5.0
+        deadline = time.monotonic() + WAIT_S
         while True:
             try:
                 jack.Client("probe", servername=name, no_start_server=True).close()
@@ -138,7 +155,7 @@ def test_mackie_round_trip_over_jack_midi(jack_server: str) -> None:
         next(n for n in backend.get_output_names() if "ailive-mcu" in n)
     )
     try:
-        time.sleep(0.05)  # JACK connects the ports on its next cycle
+        assert wait_until(lambda: jack_connected(jack_server, "AiLive"), WAIT_S)
         mackie_round_trip(ours, their_in, their_out)
     finally:
         their_in.close()
@@ -194,7 +211,7 @@ def test_generic_cc_14_bit_round_trip(tcp_pair: tuple[MidiPort, SocketPort]) -> 
     surface = MidiSurface(ours, mapping, law, on_human_move=on_move)
     try:
         surface.send(np.array([-27.0, 6.0]), 0.0)
-        assert surface.flush(1.0)
+        assert surface.flush(WAIT_S)
         half = db_to_value(law, -27.0, 16383)
         want = [bytes((0xB0, 7, half >> 7)), bytes((0xB0, 39, half & 0x7F))]
         want += [bytes.fromhex("B1 07 7F"), bytes.fromhex("B1 27 7F")]
@@ -203,10 +220,13 @@ def test_generic_cc_14_bit_round_trip(tcp_pair: tuple[MidiPort, SocketPort]) -> 
         send = send_to(theirs)
         send(bytes.fromhex("B1 07 40"))
         send(bytes.fromhex("B1 27 00"))
-        assert moved.wait(1.0)
+        assert moved.wait(WAIT_S)
         assert calls == [(1, pytest.approx(-27.0, abs=0.01))]
         surface.send(np.array([-30.0, -30.0]), 0.1)
-        time.sleep(0.1)
+        surface.send(np.array([-31.0, -31.0]), 0.2)
+        last = db_to_value(law, -31.0, 16383)
+        # One ordered stream: once fader 1's later LSB is read, all sent before it is too.
+        assert wait_until(lambda: bytes((0xB0, 39, last & 0x7F)) in received[4:])
         assert all(m[0] == 0xB0 for m in received[4:])  # channel 2 is left alone
     finally:
         surface.close()

@@ -143,7 +143,7 @@ def test_a_persons_move_is_honoured_until_released(reaper: FakeReaper) -> None:
         client.send(np.array([-10.0, -10.0]), 0.0)
         assert client.flush(1.0)
         reaper.person_moves(2, -3.5)
-        assert moves.event.wait(1.0)
+        assert moves.event.wait(60.0)
         assert moves.calls == [(1, -3.5)]
         assert client.overridden == {1}
         assert "held by hand: track 2" in client.status()
@@ -167,7 +167,7 @@ def test_strangers_are_ignored(reaper: FakeReaper) -> None:
         try:
             stranger.sendto(encode_message("/track/1/volume/db", -30.0), local)
             reaper.person_moves(1, -4.0)  # queued behind the stranger's packet
-            assert moves.event.wait(1.0)
+            assert moves.event.wait(60.0)
             assert moves.calls == [(0, -4.0)]
         finally:
             stranger.close()
@@ -203,7 +203,7 @@ def test_feedback_is_placed_by_the_track_numbers_reaper_reports() -> None:
             assert fake.volumes == [0.0, 0.0, 0.0, 0.0, -5.0, -6.0]
             assert wait_until(lambda: client.names == ["E", "F"])
             fake.person_moves(6, -2.0)  # bank 2 is in view: REAPER reports slot 2
-            assert moves.event.wait(1.0)
+            assert moves.event.wait(60.0)
             assert moves.calls == [(1, -2.0)]
     finally:
         fake.close()

@@ -136,7 +136,7 @@ def test_human_move_is_yielded_to_until_release(
     client.send(np.array([-10.0, -10.0, -10.0, -10.0]), 0.0)
     assert wait_until(lambda: console.fader(2) == target(-10.0))
     console.move_fader(2, 0.3)  # a person grabs channel 2 on the surface
-    assert moves.event.wait(1.0)
+    assert moves.event.wait(60.0)
     assert moves.calls == [(1, pytest.approx(fader_to_db(quantize(0.3))))]
     assert client.overridden == {1}
     assert "held by hand: ch 2" in client.status()
@@ -178,7 +178,7 @@ def test_strangers_packets_are_ignored(
         # The console's push is queued behind the stranger's packet on the same socket,
         # so once its callback fires the stranger's packet has been seen (and dropped).
         console.move_fader(3, 0.2)
-        assert moves.event.wait(1.0)
+        assert moves.event.wait(60.0)
         assert [index for index, _ in moves.calls] == [2]
         assert client.overridden == {2}
         assert client.console_fader(0) == quantize(0.75)
