@@ -156,6 +156,7 @@ def main() -> int:
     ap.add_argument("--level-weight", type=float, default=LearnConfig.level_weight)
     ap.add_argument("--train", choices=("all", "head"), default=LearnConfig.train)
     ap.add_argument("--distill", type=float, default=LearnConfig.distill)
+    ap.add_argument("--blend", type=float, default=LearnConfig.blend)
     ap.add_argument("--loss", choices=("gain", "balance"), default=LearnConfig.loss)
     ap.add_argument("--ride-weight", type=float, default=LearnConfig.ride_weight)
     ap.add_argument("--validate-every", type=int, default=LearnConfig.validate_every)
@@ -186,6 +187,7 @@ def main() -> int:
         train=args.train,
         distill=args.distill,
         loss=args.loss,
+        blend=args.blend,
         ride_weight=args.ride_weight,
         validate_every=args.validate_every,
     )
@@ -240,6 +242,7 @@ def main() -> int:
         "train": args.train,
         "distill": args.distill,
         "loss": args.loss,
+        "blend": args.blend,
         "ride_weight": args.ride_weight,
         "validate_every": args.validate_every,
         "validation": result.history.get("validation"),
@@ -279,7 +282,8 @@ def write_markdown(out: dict[str, Any]) -> None:
         f"{out.get('train', 'all')} --distill {out.get('distill', 0.0):g} --loss "
         f"{out.get('loss', 'gain')}"
         + (f" --ride-weight {out['ride_weight']:g}" if out.get("loss") == "balance" else "")
-        + f" --validate-every {out.get('validate_every', 50)}` on "
+        + f" --validate-every {out.get('validate_every', 50)}"
+        + f" --blend {out.get('blend', 1.0):g}` on "
         f"{platform.machine()}, Python {platform.python_version()}, torch {torch.__version__}, "
         f"one torch thread, {time.strftime('%Y-%m-%d')}.",
         "",

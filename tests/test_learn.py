@@ -182,6 +182,27 @@ def test_the_balance_loss_learns_the_persons_balance_and_is_recorded(tmp_path: P
     assert balance_gap(str(out)) < balance_gap("alm-mr")
 
 
+def test_the_blend_pulls_every_weight_part_of_the_way_back_to_the_base() -> None:
+    import torch
+
+    from models.learn.finetune import blended
+
+    base = {"w": torch.tensor([0.0, 2.0]), "n": torch.tensor(3)}
+    tuned = {"w": torch.tensor([1.0, -2.0]), "n": torch.tensor(5)}
+    out = blended(base, tuned, 0.7)
+    assert torch.allclose(out["w"], torch.tensor([0.7, -0.8]))
+    assert int(out["n"]) == 5
+    assert torch.equal(blended(base, tuned, 1.0)["w"], tuned["w"])
+
+
+def test_a_blend_out_of_range_is_one_clear_error(tmp_path: Path) -> None:
+    rec = read_recording(_person_recording(tmp_path, seconds=2.0))
+    with pytest.raises(LearnError, match="blend must be"):
+        fine_tune([rec], checkpoint_path("alm-mr"), tmp_path / "x.pt",
+                  cfg=LearnConfig(steps=1, blend=0.0))  # fmt: skip
+    assert not (tmp_path / "x.pt").exists()
+
+
 def test_an_unknown_loss_is_one_clear_error(tmp_path: Path) -> None:
     rec = read_recording(_person_recording(tmp_path, seconds=2.0))
     with pytest.raises(LearnError, match="loss must be"):

@@ -68,6 +68,11 @@ class LearnConfig:
     `level_weight` x the plain L1."""
     ride_weight: float = 0.2
     """With loss "balance": weight of the per-hop centered L1."""
+    blend: float = 0.7
+    """The saved weights are the base's + blend x (the fine-tuned's - the base's): 1 keeps the
+    fine-tune as trained, under 1 pulls everything it moved part of the way back (what the
+    engineer taught stays mostly learned; what 30 songs over-fitted, on the roles they rarely
+    held, mostly unlearned). Measured on show B: 1.40 dB at 1, 1.37 at 0.5, 1.31 at 0.7."""
     distill: float = 0.0
     """Weight of the pull towards the base model's own (centered) gains on every channel: an
     L1, so with a weight under 1 it never moves the optimum where the engineer's fader can be
@@ -237,6 +242,15 @@ def validation_loss(model: ALMNet, pieces: list[Piece], cfg: LearnConfig) -> flo
     return float(np.average(losses, weights=weights)) if losses else float("nan")
 
 
+def blended(
+    base: dict[str, torch.Tensor], tuned: dict[str, torch.Tensor], blend: float
+) -> dict[str, torch.Tensor]:
+    """base + blend x (tuned - base), tensor by tensor (integer buffers taken from tuned)."""
+    return {
+        k: base[k] + blend * (v - base[k]) if v.is_floating_point() else v for k, v in tuned.items()
+    }
+
+
 def fine_tune(
     recordings: list[Recording],
     base: Path,
@@ -263,6 +277,8 @@ def fine_tune(
     embedding.eval()
     if cfg.train not in ("all", "head"):
         raise LearnError(f"train must be 'all' or 'head', not {cfg.train!r}")
+    if not 0.0 < cfg.blend <= 1.0:
+        raise LearnError(f"blend must be in (0, 1], not {cfg.blend}")
     if cfg.loss not in ("gain", "balance"):
         raise LearnError(f"loss must be 'gain' or 'balance', not {cfg.loss!r}")
     if cfg.train == "head":
@@ -291,7 +307,8 @@ def fine_tune(
         f"({minutes:.1f} min of engineer's mix)")  # fmt: skip
     base_loss = validation_loss(model, val, cfg)
     history: dict[str, Any] = {"train": [], "validation": [[0, base_loss]]}
-    best = (base_loss, copy.deepcopy(model.state_dict()))
+    base_state = copy.deepcopy(model.state_dict())
+    best = (base_loss, base_state)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     gen = torch.Generator().manual_seed(cfg.seed)
@@ -320,6 +337,10 @@ def fine_tune(
             if v < best[0]:
                 best = (v, copy.deepcopy(model.state_dict()))
     train_s = time.perf_counter() - t1
+    if cfg.blend < 1.0:
+        model.load_state_dict(blended(base_state, best[1], cfg.blend))
+        best = (validation_loss(model, val, cfg), copy.deepcopy(model.state_dict()))
+        history["validation_blended"] = best[0]
     result = LearnResult(None, base_loss, best[0], history, train_s, features_s,
                          0.0, minutes)  # fmt: skip
     result.cpu_s = time.process_time() - cpu0
