@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from bridge.rehearsal import rehearse
+from models.checkpoint import save_model
 from models.data.store import read_song_data
 from models.data.targets import gain_curve
 from models.eval.balance import BalanceTruth, balance_errors, produced_sources, target_levels
@@ -155,8 +156,13 @@ def main() -> int:
     ap.add_argument("--level-weight", type=float, default=LearnConfig.level_weight)
     ap.add_argument("--train", choices=("all", "head"), default=LearnConfig.train)
     ap.add_argument("--distill", type=float, default=LearnConfig.distill)
+    ap.add_argument("--blend", type=float, default=LearnConfig.blend)
+    ap.add_argument("--loss", choices=("gain", "balance"), default=LearnConfig.loss)
+    ap.add_argument("--ride-weight", type=float, default=LearnConfig.ride_weight)
+    ap.add_argument("--validate-every", type=int, default=LearnConfig.validate_every)
     ap.add_argument("--tag", default="", help="results go to learn_taste-TAG.md/.json")
     ap.add_argument("--skip-eval", action="store_true")
+    ap.add_argument("--curve", action="store_true", help="measure show B at every validation")
     ap.add_argument("--reuse", action="store_true", help="reuse the shows recorded before")
     ap.add_argument("--markdown-only", action="store_true",
                     help="rewrite the markdown from the JSON of the last run")  # fmt: skip
@@ -180,8 +186,18 @@ def main() -> int:
         level_weight=args.level_weight,
         train=args.train,
         distill=args.distill,
+        loss=args.loss,
+        blend=args.blend,
+        ride_weight=args.ride_weight,
+        validate_every=args.validate_every,
     )
-    result = fine_tune([rec_a], checkpoint_path("alm-mr"), model, cfg=cfg, base_name="alm-mr")
+    snapshots: dict[int, Path] = {}
+
+    def snapshot(step: int, net: Any) -> None:
+        snapshots[step] = save_model(net, model.with_name(f"{model.stem}-step{step}.pt"))
+
+    result = fine_tune([rec_a], checkpoint_path("alm-mr"), model, cfg=cfg, base_name="alm-mr",
+                       on_validate=snapshot if args.curve else None)  # fmt: skip
     assert result.path is not None
     show_min = rec_a.hops / 1200
     print(f"fine-tune: {result.cpu_s:.0f} s CPU for {show_min:.1f} min of show "
@@ -198,6 +214,15 @@ def main() -> int:
             errors[k] += errs
             for r, e in zip(song_roles, errs, strict=False):
                 roles[k].setdefault(r, []).append(abs(e))
+    curve = {}
+    for step, path in sorted(snapshots.items()):
+        at_step: list[float] = []
+        for name, a, b in spans_b:
+            folder = next(f for f in folders if f.name == name)
+            one = {"step": make_gain_source(str(path))}
+            at_step += balance_against_engineer(folder, rec_b, a, b, one)["step"]
+        curve[step] = round(float(np.median(np.abs(at_step))), 3)
+        print(f"show B balance median at step {step}: {curve[step]:.2f} dB", flush=True)
     med = {k: float(np.median(np.abs(v))) for k, v in errors.items()}
     p90 = {k: float(np.percentile(np.abs(v), 90)) for k, v in errors.items()}
     fall = 100 * (med["alm-mr"] - med["learned"]) / med["alm-mr"]
@@ -216,6 +241,12 @@ def main() -> int:
         "level_weight": args.level_weight,
         "train": args.train,
         "distill": args.distill,
+        "loss": args.loss,
+        "blend": args.blend,
+        "ride_weight": args.ride_weight,
+        "validate_every": args.validate_every,
+        "validation": result.history.get("validation"),
+        "show_b_curve": curve,
         "finetune_cpu_s": round(result.cpu_s, 1),
         "finetune_features_s": round(result.features_s, 1),
         "finetune_train_s": round(result.train_s, 1),
@@ -229,6 +260,11 @@ def main() -> int:
         },
         "synthetic_split": split,
     }
+    shipped = RESULTS.with_name("learn_taste.json")
+    if args.reuse and shipped.exists():  # the shows' recording times are the first run's
+        first = json.loads(shipped.read_text())
+        out["record_wall_s"] = first.get("record_wall_s", out["record_wall_s"])
+        out["record_note"] = "the shows were recorded by the first run; this run reused them"
     RESULTS.with_suffix(".json").write_text(json.dumps(out, indent=2, default=str) + "\n")
     write_markdown(out)
     return 0
@@ -248,7 +284,11 @@ def write_markdown(out: dict[str, Any]) -> None:
         "",
         f"`benchmarks/learn_taste.py --songs {out['songs']} --steps {out['steps']} --lr "
         f"{out.get('lr', 3e-4):g} --level-weight {out.get('level_weight', 0.3):g} --train "
-        f"{out.get('train', 'all')} --distill {out.get('distill', 0.0):g}` on "
+        f"{out.get('train', 'all')} --distill {out.get('distill', 0.0):g} --loss "
+        f"{out.get('loss', 'gain')}"
+        + (f" --ride-weight {out['ride_weight']:g}" if out.get("loss") == "balance" else "")
+        + f" --validate-every {out.get('validate_every', 50)}"
+        + f" --blend {out.get('blend', 1.0):g}` on "
         f"{platform.machine()}, Python {platform.python_version()}, torch {torch.__version__}, "
         f"one torch thread, {time.strftime('%Y-%m-%d')}.",
         "",

@@ -157,6 +157,60 @@ def test_a_head_only_fine_tune_with_distillation_leaves_the_rest_as_the_base(
     assert json.loads(out.with_suffix(".json").read_text())["training"]["learn"]["train"] == "head"
 
 
+def test_the_balance_loss_learns_the_persons_balance_and_is_recorded(tmp_path: Path) -> None:
+    from models.checkpoint import load_model
+    from models.eval.systems import stream_gains
+
+    rec = read_recording(_person_recording(tmp_path))
+    out = tmp_path / "m" / "balance.pt"
+    cfg = LearnConfig(steps=40, lr=1e-3, loss="balance", validate_every=10)
+    seen: list[int] = []
+    result = fine_tune([rec], checkpoint_path("alm-mr"), out, cfg=cfg,
+                       on_validate=lambda step, net: seen.append(step))  # fmt: skip
+    assert seen == [10, 20, 30, 40]
+    assert result.learned_loss < result.base_loss
+    assert (
+        json.loads(out.with_suffix(".json").read_text())["training"]["learn"]["loss"] == "balance"
+    )
+    assert isinstance(load_model(out), type(load_model(checkpoint_path("alm-mr"))))
+
+    def balance_gap(source: str) -> float:
+        gains = stream_gains(make_gain_source(source), rec.audio, HOP, rec.sample_rate)[-40:]
+        spread = gains.mean(axis=0) - TASTE
+        return float(np.abs(spread - spread.mean()).mean())
+
+    assert balance_gap(str(out)) < balance_gap("alm-mr")
+
+
+def test_the_blend_pulls_every_weight_part_of_the_way_back_to_the_base() -> None:
+    import torch
+
+    from models.learn.finetune import blended
+
+    base = {"w": torch.tensor([0.0, 2.0]), "n": torch.tensor(3)}
+    tuned = {"w": torch.tensor([1.0, -2.0]), "n": torch.tensor(5)}
+    out = blended(base, tuned, 0.7)
+    assert torch.allclose(out["w"], torch.tensor([0.7, -0.8]))
+    assert int(out["n"]) == 5
+    assert torch.equal(blended(base, tuned, 1.0)["w"], tuned["w"])
+
+
+def test_a_blend_out_of_range_is_one_clear_error(tmp_path: Path) -> None:
+    rec = read_recording(_person_recording(tmp_path, seconds=2.0))
+    with pytest.raises(LearnError, match="blend must be"):
+        fine_tune([rec], checkpoint_path("alm-mr"), tmp_path / "x.pt",
+                  cfg=LearnConfig(steps=1, blend=0.0))  # fmt: skip
+    assert not (tmp_path / "x.pt").exists()
+
+
+def test_an_unknown_loss_is_one_clear_error(tmp_path: Path) -> None:
+    rec = read_recording(_person_recording(tmp_path, seconds=2.0))
+    with pytest.raises(LearnError, match="loss must be"):
+        fine_tune([rec], checkpoint_path("alm-mr"), tmp_path / "x.pt",
+                  cfg=LearnConfig(steps=1, loss="mse"))  # fmt: skip
+    assert not (tmp_path / "x.pt").exists()
+
+
 def test_an_unknown_part_to_train_is_one_clear_error(tmp_path: Path) -> None:
     rec = read_recording(_person_recording(tmp_path, seconds=2.0))
     with pytest.raises(LearnError, match="train must be"):
