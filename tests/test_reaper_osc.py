@@ -18,7 +18,7 @@ import pytest
 from bridge.outputs.base import GainSink
 from bridge.outputs.osc import encode_message
 from bridge.outputs.reaper import codec as rc
-from bridge.outputs.reaper.client import ReaperOscClient
+from bridge.outputs.reaper.client import RECENT_S, ReaperOscClient
 from tests.fakes import FakeReaper, f32
 from tests.paced import wait_until
 
@@ -258,3 +258,27 @@ def test_a_reaper_that_does_not_answer_the_heartbeat_is_said_so_not_lost() -> No
             assert client.link_report().state == "live"
     finally:
         fake.close()
+
+
+def test_a_stall_of_our_process_never_takes_a_waiting_echo_for_a_person(
+    reaper: FakeReaper,
+) -> None:
+    """A busy machine stalls the client's worker for longer than our sets are remembered while
+    REAPER's echoes of the last two wait in its socket. Both are still ours when they are read
+    (before, a send during the stall forgot them and the earlier echo was taken for a person).
+    The stall is made by holding the client's lock, as a starved worker would not take it."""
+    moves = Moves()
+    with client_for(reaper, [1], on_human_move=moves, min_interval_s=0.0) as client:
+        assert wait_until(lambda: client.connected)
+        client.send(np.array([-10.0]), 0.0)
+        assert client.flush(60.0)
+        with client._changed:  # the worker cannot handle a datagram until the stall ends
+            for db in (-12.0, -14.0):  # what send() does, inside the same stall
+                client.link.want(0, db)
+                client._emit(client._due(time.monotonic()))
+            assert wait_until(lambda: reaper.volumes[0] == f32(-14.0))  # echoes now wait
+            time.sleep(RECENT_S + 0.5)  # the stall: longer than a set is remembered
+            client._emit(client._due(time.monotonic()))  # a send in the stall
+        assert client.flush(60.0)
+        assert moves.calls == [] and client.overridden == frozenset()
+        assert reaper.volumes[0] == f32(-14.0)

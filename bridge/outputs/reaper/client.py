@@ -44,7 +44,9 @@ TICK_S = 0.01
 TOLERANCE_DB = 0.02
 """A fed-back level this close to one we sent is ours (REAPER echoes as float32)."""
 RECENT_S = 2.0
-"""Our sets are remembered this long, so late echoes are not taken for a person."""
+"""Our sets are remembered this long, so late echoes are not taken for a person: counted to the
+last time the receive socket was found empty, not to now, so that a stall of this process (a
+busy machine) never forgets a set whose echo is already waiting in the socket."""
 MAX_RETRIES = 5
 """An unconfirmed set is re-sent at most this often (a track REAPER lacks never answers)."""
 READ_RETRY_S = 0.25
@@ -120,6 +122,9 @@ class ReaperOscClient(LinkedOutput[FaderState]):
         self._feedback_from: Address | None = None
         """REAPER's sending address (its own socket, not its listen port), learned at connect."""
         self._last_heartbeat = -math.inf
+        self._drained_at = time.monotonic()
+        """When the receive socket was last read empty: every datagram REAPER sent before then
+        has been handled."""
         self._no_heartbeat = False
         self._bank_asked: dict[int, float] = {}
         self._bank = 0
@@ -365,7 +370,7 @@ class ReaperOscClient(LinkedOutput[FaderState]):
                     waiting.append(bank)
                 continue
             msgs = per_bank.setdefault(bank, [])
-            s.forget_before(now - RECENT_S)
+            s.forget_before(min(now, self._drained_at) - RECENT_S)
             if i in self._overridden:
                 if s.touched:  # let the person's moves be the ones REAPER records
                     s.touched = False
@@ -439,6 +444,8 @@ class ReaperOscClient(LinkedOutput[FaderState]):
                 raise
             if ready:
                 self._drain(sock)
+            else:
+                self._drained_at = time.monotonic()  # nothing waited in the socket
             self._tick(time.monotonic())
             self.link.fire()
 
@@ -446,7 +453,10 @@ class ReaperOscClient(LinkedOutput[FaderState]):
         for _ in range(256):  # bounded, so a flood cannot starve the timers
             try:
                 data, sender = sock.recvfrom(65536)
-            except (BlockingIOError, InterruptedError):
+            except BlockingIOError:
+                self._drained_at = time.monotonic()
+                return
+            except InterruptedError:
                 return
             except OSError as exc:
                 log.debug("%s: receive error ignored: %s", self.name, exc)
