@@ -60,16 +60,17 @@ def test_x32_sees_a_move_to_a_level_the_model_rode_through_after_loss() -> None:
         with client:
             t = 0.0
             for ride in range(RIDES):
+                if ride == RIDES - 1:
+                    # The last read-back's reply is lost: a reply is still due while the model
+                    # rides up again. (Set before the ride: on a busy machine the read-back can
+                    # be made and answered before this thread runs again after the ride.)
+                    console.reply_loss = 1.0
+                asked = console.query_count(1)  # before the ride, for the same reason
                 for db in RIDE_DB:
                     client.send(np.array([db, OTHER_DB]), t)
                     t += 0.05
-                if ride == RIDES - 1:
-                    # The last read-back's reply is lost: a reply is still due while the model
-                    # rides up again.
-                    console.reply_loss = 1.0
                 # Quiet: the client reads the fader back through the loss (replies may be
                 # stale: the console missed our last sets).
-                asked = console.query_count(1)
                 assert wait_until(partial(lambda n: console.query_count(1) > n, asked))
             assert console.dropped > 0 and console.replies_dropped > 0
             assert client.overridden == frozenset()  # lost packets are not a person
