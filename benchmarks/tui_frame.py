@@ -135,6 +135,33 @@ def _instrument(app: MixerApp, console: Console) -> dict[str, list[float]]:
     return times
 
 
+def _result(
+    channels: int,
+    size: tuple[int, int],
+    out: dict[str, Any],
+    hops: int,
+    engine: list[float],
+    headless_ms: list[float],
+) -> Result:
+    """A Result from what the instrumented UI recorded in `out` (both modes record the same)."""
+    return Result(
+        channels,
+        size,
+        out["wall"],
+        out["update"],
+        out["refresh"],
+        out["encode"],
+        out["update_cpu"],
+        out["refresh_cpu"],
+        out["cpu"],
+        out["behind"],
+        out["misses"],
+        hops,
+        engine,
+        headless_ms,
+    )
+
+
 def headless(channels: int, seconds: float, source: str) -> list[float]:
     """The engine's compute per hop (ms) for the same real-time show with no UI, after the
     warm-up."""
@@ -173,18 +200,10 @@ def measure(channels: int, size: tuple[int, int], seconds: float, source: str) -
 
     asyncio.run(body())
     show.close()
-    return Result(
+    return _result(
         channels,
         size,
-        out["wall"],
-        out["update"],
-        out["refresh"],
-        out["encode"],
-        out["update_cpu"],
-        out["refresh_cpu"],
-        out["cpu"],
-        out["behind"],
-        out["misses"],
+        out,
         out["hops"],
         out["engine"],
         headless(channels, seconds, source) if source != "autofader" else [],
@@ -238,18 +257,10 @@ def measure_process(
         remote.close()
     stats = remote.stats
     engine = list(stats.compute_ms)[out["hop0"] : out["hop1"]] if stats is not None else []
-    return Result(
+    return _result(
         channels,
         size,
-        out["wall"],
-        out["update"],
-        out["refresh"],
-        out["encode"],
-        out["update_cpu"],
-        out["refresh_cpu"],
-        out["cpu"],
-        out["behind"],
-        out["misses"],
+        out,
         out["hop1"] - out["hop0"],
         engine,
         headless(channels, min(seconds, 30.0), source),
