@@ -84,6 +84,9 @@ class FakeReaper:
         self.paused = False
         """A pulled cable: incoming packets are counted in `missed`, nothing is sent."""
         self.missed: list[str] = []
+        self.stalled = threading.Event()
+        """A busy REAPER: while set, nothing is read; what arrives waits in the socket and is
+        handled, in order, once it is cleared."""
         self._last: dict[str, tuple[object, int]] = {}
         self._editing = ""
         self.lock = threading.Lock()
@@ -98,6 +101,9 @@ class FakeReaper:
 
     def _serve(self) -> None:
         while not self._stop.is_set():
+            if self.stalled.is_set():
+                self._stop.wait(0.01)
+                continue
             try:
                 data, sender = self.sock.recvfrom(65536)
             except (TimeoutError, OSError):

@@ -62,6 +62,21 @@ def test_a_report_settles_every_set_before_it() -> None:
     assert f.report(-20.0, 0.02)  # the model passed -20 dB twice, but that is behind us: a person
 
 
+def test_a_refresh_of_where_the_fader_is_settles_no_newer_set_of_the_same_value() -> None:
+    """The model rides over the top (-6.5, -6, -5.5, -6, -6.5); REAPER's heartbeat refresh,
+    made before our burst arrived, shows -6.5, where the fader already was. It must not be
+    taken for the echo of the second -6.5 (which would settle every set before it, and make
+    the echo of the first -6 a "person")."""
+    f = FaderState(target=1, confirmed=-6.5, sent=-6.5)
+    for k, db in enumerate([-6.0, -5.5, -6.0, -6.5, -7.0]):
+        f.remember(db, now=float(k))
+    assert not f.report(-6.5, 0.02)  # the refresh: the fader is still at -6.5
+    assert len(f.pending) == 5  # nothing settled
+    for db in [-6.0, -5.5, -6.0, -6.5, -7.0]:
+        assert not f.report(db, 0.02)  # every echo ours
+    assert not f.pending
+
+
 def test_a_read_back_shows_only_the_last_sets_before_the_query() -> None:
     f = FaderState(target=1, confirmed=0.0, sent=0.0)
     for k in range(20):

@@ -282,3 +282,29 @@ def test_a_stall_of_our_process_never_takes_a_waiting_echo_for_a_person(
         assert client.flush(60.0)
         assert moves.calls == [] and client.overridden == frozenset()
         assert reaper.volumes[0] == f32(-14.0)
+
+
+def test_a_stall_of_reaper_never_takes_its_late_echoes_for_a_person(reaper: FakeReaper) -> None:
+    """REAPER stops handling OSC for longer than our sets are remembered (a project load, a busy
+    machine) while the model goes on riding; then it handles the waiting sets in order and echoes
+    each. Every late echo is ours: none is taken for a person (before, the sets were forgotten
+    by our clock while REAPER held them, and the first late echo was a "person")."""
+    moves = Moves()
+    with client_for(reaper, [1], on_human_move=moves, min_interval_s=0.0,
+                    lost_after_s=10.0) as client:  # fmt: skip
+        assert wait_until(lambda: client.connected)
+        client.send(np.array([-10.0]), 0.0)
+        assert client.flush(60.0)
+        reaper.stalled.set()
+        for k, db in enumerate((-12.0, -14.0, -16.0)):
+            client.send(np.array([db]), 0.05 * (k + 1))
+        sent = client._tracks[0].last_send
+        # Our worker runs on, finding its socket empty, until the sets are older than remembered.
+        assert wait_until(lambda: client._drained_at > sent + RECENT_S + 0.2)
+        client.send(np.array([-16.0]), 0.2)  # the model holds: a send in REAPER's stall
+        reaper.stalled.clear()
+        assert client.flush(60.0)
+        assert moves.calls == [] and client.overridden == frozenset()
+        assert reaper.volumes[0] == f32(-16.0)
+        reaper.person_moves(1, -12.0)  # a level of the stalled ride, now behind us: a person
+        assert wait_until(lambda: moves.calls == [(0, -12.0)])

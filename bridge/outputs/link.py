@@ -113,6 +113,9 @@ class FaderState:
     restore: float | None = None
     """The person's value, to be put back once: one of our sets landed after their hand."""
     restores: int = 0
+    settled_sent_at: float = -math.inf
+    """When the newest set the other side has shown was sent: it had handled everything sent
+    before then (reports come in the order we sent)."""
 
     def remember(self, value: float, now: float) -> None:
         self.sent = value
@@ -140,12 +143,14 @@ class FaderState:
         before = [k for k, (t, _) in enumerate(self.pending) if t <= sent_before]
         for k in before[-last:]:
             if close(value, self.pending[k][1], tol):
+                self.settled_sent_at = max(self.settled_sent_at, self.pending[k][0])
                 for _ in range(k + 1):
                     self.pending.popleft()
                 self.confirmed = value
                 return True
         if self.sent is not None and close(value, self.sent, tol):
             self.pending.clear()
+            self.settled_sent_at = max(self.settled_sent_at, min(self.last_send, sent_before))
             self.confirmed = value
             return True
         return False
@@ -159,16 +164,20 @@ class FaderState:
     def report(self, value: float, tol: float, first_report_is_read: bool = True) -> bool:
         """Take a value the other side reported; True when it means a person moved the fader.
 
+        The value it already showed: a read, which settles nothing (a refresh shows where the
+        fader is, and must not settle a newer set of ours that happens to have the same value).
         An echo of one of our unconfirmed sets (in the order we sent them) or of the last one:
         confirmed. A first report (when the other side shows positions unasked, as hosts do when
         a track comes into view), a report before we sent anything, or one equal to the previous
         report (our set was lost): a read. Else a person.
         """
-        if self.take_echo(value, tol):
-            return False
         before = self.confirmed
-        self.confirmed = value
         unchanged = before is not None and close(value, before, tol)
+        # Unchanged first: where the fader already was (a refresh, the second form of an echo)
+        # settles nothing, though a newer set of ours may have the same value.
+        if not unchanged and self.take_echo(value, tol):
+            return False
+        self.confirmed = value
         if self.sent is None or unchanged or (before is None and first_report_is_read):
             if self.sent is None:
                 self.sent = value

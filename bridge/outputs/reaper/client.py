@@ -44,9 +44,12 @@ TICK_S = 0.01
 TOLERANCE_DB = 0.02
 """A fed-back level this close to one we sent is ours (REAPER echoes as float32)."""
 RECENT_S = 2.0
-"""Our sets are remembered this long, so late echoes are not taken for a person: counted to the
+"""Our sets are remembered this long, so late echoes are not taken for a person. Counted to the
 last time the receive socket was found empty, not to now, so that a stall of this process (a
-busy machine) never forgets a set whose echo is already waiting in the socket."""
+busy machine) never forgets a set whose echo is already waiting in the socket; and only as far
+as REAPER has shown it handled our sets (the send time of the newest set it echoed, on any
+track: a set is forgotten once one sent RECENT_S after it was echoed), so that a stall of
+REAPER never forgets a set whose echo it has still to send."""
 MAX_RETRIES = 5
 """An unconfirmed set is re-sent at most this often (a track REAPER lacks never answers)."""
 READ_RETRY_S = 0.25
@@ -361,6 +364,7 @@ class ReaperOscClient(LinkedOutput[FaderState]):
         start = self._placer.start
         shown = None if start is None else start // self._bank_size
         waiting: list[int] = []
+        handled = max(s.settled_sent_at for s in self._tracks)
         for i, s in enumerate(self._tracks):
             bank, n = rc.bank_of(s.target, self._bank_size)
             if several and bank != shown:
@@ -370,7 +374,7 @@ class ReaperOscClient(LinkedOutput[FaderState]):
                     waiting.append(bank)
                 continue
             msgs = per_bank.setdefault(bank, [])
-            s.forget_before(min(now, self._drained_at) - RECENT_S)
+            s.forget_before(min(now, self._drained_at, handled) - RECENT_S)
             if i in self._overridden:
                 if s.touched:  # let the person's moves be the ones REAPER records
                     s.touched = False
