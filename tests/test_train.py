@@ -280,3 +280,56 @@ def test_a_run_can_start_from_a_checkpoint_and_refuses_another_network(
     other = {**load_config(TINY).model, "gru_hidden": 8}
     with pytest.raises(ValueError, match="not the network this config trains"):
         Trainer(tiny(data, name="bad", model=other, init=first["checkpoint"]), tmp_path)
+
+
+def test_loss_none_is_the_gain_terms_alone(data: Path) -> None:
+    with pytest.raises(ValueError, match='loss "none" needs'):
+        tiny(data, loss="none")
+    cfg = tiny(data, loss="none", gain_loss_weight=1.0, gain_loss_centered=True)
+    trainer = Trainer(cfg, data / "runs")
+    assert trainer.loss_fn is None
+    song = trainer.train_songs[0]
+    assert song.ideal_db is not None
+    seq = Sequence([song], [2], [trainer.geometry.default_phase(song.n_channels)], 20, 20)
+    trainer.model.eval()
+    with torch.no_grad():
+        loss, _, _ = trainer._chunk_loss(trainer.model, seq, 0, 20, False, None, None)
+        from models.alm.output import output_db
+        from models.train.batches import chunk_inputs
+
+        emb, rms, mask, _, _ = chunk_inputs(seq, 0, 20, trainer.geometry)
+        z, _ = trainer.model(emb, rms, mask, None)
+        g_db = output_db(trainer.model.gain, z, None, None)
+        rng = trainer.model.gain
+        alone = gain_loss(g_db, song.ideal_db[None, :, 3:23], rng.min_db, rng.max_db, True)
+    assert float(loss) == pytest.approx(float(alone), rel=1e-5)
+    assert float(loss) > 0.0
+
+
+def test_frozen_embeddings_are_kept_between_runs_and_renewed_when_a_song_changes(
+    data: Path, tmp_path: Path
+) -> None:
+    copy = tmp_path / "songs"
+    shutil.copytree(data, copy, ignore=shutil.ignore_patterns("runs*"))
+    logs: list[str] = []
+    first = Trainer(tiny(copy), tmp_path / "runs", log=logs.append)
+    assert any("(0 from" in line for line in logs if line.startswith("train:"))
+    logs.clear()
+    again = Trainer(tiny(copy), tmp_path / "runs", log=logs.append)
+    n = len(again.train_songs)
+    assert any(f"({n} from" in line for line in logs if line.startswith("train:"))
+    for a, b in zip(first.train_songs, again.train_songs, strict=True):
+        assert torch.equal(a.emb_end, b.emb_end)
+    # A rewritten song is embedded again; another embedding gets its own entries.
+    song_json = next((copy / "train").glob("*/song.json"))
+    song_json.write_text(song_json.read_text() + " ")
+    logs.clear()
+    Trainer(tiny(copy), tmp_path / "runs", log=logs.append)
+    assert any(f"({n - 1} from" in line for line in logs if line.startswith("train:"))
+    logs.clear()
+    Trainer(tiny(copy, seed=5), tmp_path / "runs", log=logs.append)
+    assert any("(0 from" in line for line in logs if line.startswith("train:"))
+    assert len(list((tmp_path / "runs" / "embedding-cache").iterdir())) == 2
+    logs.clear()
+    Trainer(tiny(copy, embedding_cache=False), tmp_path / "runs", log=logs.append)
+    assert not any("from" in line for line in logs if line.startswith("train:"))

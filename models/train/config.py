@@ -81,6 +81,9 @@ class TrainConfig:
     validate_every: int = 100
     checkpoint_every: int = 100
     validation_songs: int = 8
+    embedding_cache: bool = True
+    """Keep the songs' frozen embeddings between runs in the runs folder's `embedding-cache/`
+    (models.train.features: EmbeddingCache); false: embed every song afresh."""
 
     def __post_init__(self) -> None:
         _choice("kind", self.kind, KINDS)
@@ -91,6 +94,8 @@ class TrainConfig:
                              f"{self.frozen_steps}")  # fmt: skip
         if self.batch < 1 or self.chunk_s <= 0 or self.sequence_s < self.chunk_s:
             raise ValueError("need batch >= 1 and 0 < chunk_s <= sequence_s")
+        if self.loss == "none" and self.gain_loss_weight <= 0 and self.balance_loss_weight <= 0:
+            raise ValueError('loss "none" needs gain_loss_weight or balance_loss_weight above 0')
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -9,8 +9,11 @@ the windows a chunk reads, from the cached log-mel.
 
 from __future__ import annotations
 
+import hashlib
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -113,16 +116,17 @@ def song_features(
     frontend: CausalLogMel,
     geometry: Geometry,
     ideal_db: np.ndarray | None = None,
+    emb_end: torch.Tensor | None = None,
 ) -> SongFeatures:
     """Features of one song (channels (C, n), target (n,), ideal gains (50 ms frames, C) dB)
-    with the embedding as it is now."""
+    with the embedding as it is now (or `emb_end`, its embeddings read from an EmbeddingCache)."""
     x = torch.from_numpy(audio)
     rms = frame_rms_db(x[None], geometry.frame)[0]  # (C, F)
     mel = frontend(x)  # (C, n_mels, M)
     lead = frontend.silence()[None, :, None].expand(x.shape[0], -1, WINDOW_FRAMES)
     mel = torch.cat([lead, mel], dim=-1).contiguous()  # (C, n_mels, W + M)
     feats = SongFeatures(name, x.half(), torch.from_numpy(target), rms, mel, torch.zeros(0))
-    feats.emb_end = frozen_embeddings(feats, embedding, geometry)
+    feats.emb_end = frozen_embeddings(feats, embedding, geometry) if emb_end is None else emb_end
     feats.base_db = frame_base_db(autofader_levels(audio), geometry, feats.n_frames)
     if ideal_db is not None:
         n_frames = rms.shape[1]
@@ -151,3 +155,42 @@ def refresh_frames(start: int, length: int, phase: torch.Tensor, refresh: int) -
     t = torch.arange(start, start + length)[None, :]  # (1, L)
     r = t - torch.remainder(t - phase[:, None], refresh)  # (C, L)
     return torch.where(r >= 0, r, torch.full_like(r, -1))
+
+
+class EmbeddingCache:
+    """Frozen embeddings of training songs on disk, so runs that share an embedding (and every
+    resumed run) embed each song once: `ROOT/KEY/SONG.pt`, KEY a hash of the embedding's
+    weights, the geometry and the channel kind (bleed or clean). An entry records the size and
+    modification time of the song's files; a song rewritten since is embedded again.
+    """
+
+    def __init__(self, root: Path, embedding: torch.nn.Module, geometry: Geometry,
+                 bleed: bool) -> None:  # fmt: skip
+        h = hashlib.sha256(f"{geometry.frame}/{geometry.refresh}/{bleed}".encode())
+        for name, tensor in sorted(embedding.state_dict().items()):
+            h.update(name.encode())
+            h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+        self.dir = root / h.hexdigest()[:16]
+
+    @staticmethod
+    def _stamp(folder: Path) -> list[list[Any]]:
+        return [[f.name, f.stat().st_size, f.stat().st_mtime_ns]
+                for f in sorted(folder.iterdir()) if f.is_file()]  # fmt: skip
+
+    def get(self, folder: Path) -> torch.Tensor | None:
+        path = self.dir / f"{folder.name}.pt"
+        if not path.is_file():
+            return None
+        try:
+            entry = torch.load(path, map_location="cpu", weights_only=True)
+        except (OSError, RuntimeError, EOFError, pickle.UnpicklingError):
+            return None  # a half-written or damaged entry: embed again
+        if entry.get("stamp") != self._stamp(folder):
+            return None
+        return cast(torch.Tensor, entry["emb_end"])
+
+    def put(self, folder: Path, emb_end: torch.Tensor) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.dir / f"{folder.name}.pt.tmp"
+        torch.save({"stamp": self._stamp(folder), "emb_end": emb_end}, tmp)
+        tmp.replace(self.dir / f"{folder.name}.pt")
