@@ -10,7 +10,7 @@ from typing import Any
 
 DEFAULT_SYSTEMS = (
     "alm-mr,alm-sr,dmc-og,dmc-b-0l,raw,gainsharing,autofader,oracle,static-oracle,slew-oracle,"
-    "balance-oracle"
+    "balance-oracle,ideal-gains,taste-mean,first-taste"
 )
 
 

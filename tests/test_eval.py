@@ -219,3 +219,41 @@ def test_shipped_checkpoints_load_and_stream(name: str) -> None:
     audio = sources(4, seconds=1.5, seed=3)
     gains = stream_gains(source, audio, HOP, RATE)
     assert gains.shape == (30, 4) and np.isfinite(gains).all()
+
+
+def test_taste_rows_are_the_engineers_gains_and_its_rules_without_the_songs_draws(
+    data: Path,
+) -> None:
+    """ideal-gains is the training target as channel faders; taste-mean the song's engineer's
+    table with every per-song draw at its mean (the lead at 0 dB, the rest at their table level
+    plus the style's offset and the mean band offset, no jitter, no fade)."""
+    from models.data.store import read_song_data
+    from models.data.styles import STYLES
+    from models.data.targets import ENGINEERS
+    from models.eval.run import find_songs, oracle_gains, read_truth
+    from models.eval.taste import mean_rules
+    from models.train.features import load_training_song
+
+    folder = find_songs(data, "test")[0]
+    song = read_song_data(folder)
+    truth = read_truth(folder)
+    _, _, ideal = load_training_song(folder, bleed=True)
+    assert ideal is not None
+    assert np.array_equal(oracle_gains(truth, "ideal-gains"), ideal)
+    extra = song.song.meta.extra
+    roles = [c.role for c in song.song.meta.channels]
+    rules = mean_rules(roles, extra["style"], "first")
+    e, offsets = ENGINEERS["first"], STYLES[extra["style"]].mix_offsets_db
+    for role, level in zip(roles, rules.levels_db, strict=True):
+        want = 0.0 if role == "lead" else (e.role_levels_db.get(role, e.role_levels_db["other"])
+                                           + offsets.get(role, 0.0))  # fmt: skip
+        assert level == pytest.approx(want)
+    assert rules.fade_s == 0.0 and rules.chorus_lift_db == pytest.approx(1.0)
+    assert extra["target_rules"]["engineer"] == "first"  # so both taste rows are one table
+    mean, first = oracle_gains(truth, "taste-mean"), oracle_gains(truth, "first-taste")
+    assert mean is not None and first is not None and np.array_equal(mean, first)
+    assert mean.shape == ideal.shape
+    assert not np.allclose(mean - mean.mean(), ideal - ideal.mean(), atol=0.5)  # no draws
+    # Imported songs have no rules: no taste rows (oracle_gains gives None, the row is skipped).
+    truth.taste = {}
+    assert oracle_gains(truth, "taste-mean") is None

@@ -21,15 +21,16 @@ from models.eval.balance_oracle import balance_oracle
 from models.eval.oracles import slew_oracle, static_oracle
 from models.eval.report import plot_gains, report_markdown, summarise
 from models.eval.systems import make_system, stream_gains
+from models.eval.taste import TASTE_ROWS, taste_gains
 from models.gainsource import GainSource
 from models.train.losses import FLOOR_DBFS
 
 ORACLES = ("oracle", "static-oracle", "slew-oracle")
 """The per-frame oracle (the data engine's), the static and the slew-limited one (oracles.py):
 the ceilings on MR-STFT, and the sanity check's judges."""
-CEILINGS = (*ORACLES, "balance-oracle")
+CEILINGS = (*ORACLES, "balance-oracle", *TASTE_ROWS)
 """Every oracle; the balance oracle (balance_oracle.py) is a ceiling for the balance columns
-only, so it judges no song (it is not optimised for MR-STFT)."""
+only, and the taste rows (taste.py) say what can be learned at all: they judge no song."""
 KNOWN_SYSTEMS = (
     "alm-mr", "alm-sr", "dmc-og", "dmc-b-0l", "raw", "gainsharing", "autofader", *CEILINGS,
 )  # fmt: skip
@@ -55,6 +56,8 @@ class SongTruth:
     balance: BalanceTruth | None = None
     levels: TargetLevels | None = None
     target_lufs: float = float("nan")
+    taste: dict[str, np.ndarray] = field(default_factory=dict)
+    """The taste rows of a synthetic song (taste.py), by name."""
     spectra: m.TargetSpectra = field(init=False)
 
     def __post_init__(self) -> None:
@@ -116,6 +119,7 @@ def read_truth(folder: Path) -> SongTruth:
                       balance)  # fmt: skip
     if balance is not None:
         truth.levels = target_levels(balance, song.sample_rate)
+    truth.taste = taste_gains(data)
     truth.target_lufs = m.loudness_lufs(song.target_mix, song.sample_rate)
     return truth
 
@@ -129,6 +133,8 @@ def oracle_gains(truth: SongTruth, name: str) -> np.ndarray | None:
         start = np.zeros(c_count) if truth.oracle_static_db is None else truth.oracle_static_db
         gains = balance_oracle(truth.balance, truth.levels, truth.sample_rate, start)
         return np.tile(gains, (frames, 1))
+    if name in TASTE_ROWS:
+        return truth.taste.get(name)
     if truth.oracle_db is None:
         return None
     if name == "oracle":

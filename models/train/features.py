@@ -13,7 +13,7 @@ import hashlib
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch
@@ -23,6 +23,9 @@ from models.alm.features import frame_rms_db
 from models.alm.output import autofader_levels, frame_base_db
 from models.embedding import EmbeddingModule
 from models.embedding.frontend import CausalLogMel
+
+if TYPE_CHECKING:
+    from models.data.store import SongData
 
 EMBED_BATCH = 512
 
@@ -60,11 +63,7 @@ def load_training_song(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """(channels (C, n) float32, target (n,) float32, ideal gains (frames, C) dB or None);
     bleed=False: each channel's own source without bleed (the data engine's clean channels,
-    what the target mix is made of).
-
-    The ideal gains are the engineer's: the target gain of each channel's own source, moved to
-    the channel's level (minus its soundcheck gain staging, its post-bleed trim and the input
-    gain); per 50 ms frame.
+    what the target mix is made of). The ideal gains: `channel_ideal_db`.
     """
     from models.data.store import read_song_data
 
@@ -73,18 +72,32 @@ def load_training_song(
     if song.target_mix is None:
         raise ValueError(f"{folder}: no target mix")
     audio = song.audio if bleed else data.clean().astype(np.float32)
-    ideal = None
-    extra = song.meta.extra
-    if data.target_gains_db is not None and extra.get("target_gains_of") == "clean":
-        ideal = data.target_gains_db.astype(np.float32)
-        stage = extra.get("stage") or {}
-        if bleed and "post_trims_db" in stage and "input_gain_db" in stage:
-            staging = np.asarray(stage.get("staging_db") or 0.0, np.float32)
-            trims = np.asarray(stage["post_trims_db"], np.float32) + staging
-            ideal = ideal - trims - stage["input_gain_db"]
-        elif bleed:
-            ideal = None
-    return audio, song.target_mix.astype(np.float32), ideal
+    return audio, song.target_mix.astype(np.float32), channel_ideal_db(data, bleed)
+
+
+def channel_ideal_db(data: SongData, bleed: bool = True) -> np.ndarray | None:
+    """The engineer's gains per 50 ms frame (frames, C) dB, as channel faders: the target gain
+    of each channel's own source, moved to the channel's level (minus its soundcheck gain
+    staging, its post-bleed trim and the input gain); None where the song has none. bleed=False:
+    for the clean channels (the target gains as they are)."""
+    extra = data.song.meta.extra
+    if data.target_gains_db is None or extra.get("target_gains_of") != "clean":
+        return None
+    ideal = data.target_gains_db.astype(np.float32)
+    if not bleed:
+        return ideal
+    stage = extra.get("stage") or {}
+    if "post_trims_db" not in stage or "input_gain_db" not in stage:
+        return None
+    return ideal - stage_offset_db(stage)
+
+
+def stage_offset_db(stage: dict[str, Any]) -> np.ndarray:
+    """(C,) dB from a source's clean level to its console channel's: soundcheck gain staging,
+    post-bleed trim and input gain (song.json `stage`)."""
+    staging = np.asarray(stage.get("staging_db") or 0.0, np.float32)
+    trims = np.asarray(stage["post_trims_db"], np.float32) + staging
+    return cast(np.ndarray, trims + np.float32(stage["input_gain_db"]))
 
 
 def window_ends(n_frames: int, geometry: Geometry) -> torch.Tensor:
