@@ -333,3 +333,46 @@ def test_frozen_embeddings_are_kept_between_runs_and_renewed_when_a_song_changes
     logs.clear()
     Trainer(tiny(copy, embedding_cache=False), tmp_path / "runs", log=logs.append)
     assert not any("from" in line for line in logs if line.startswith("train:"))
+
+
+def test_embedding_dropout_acts_in_training_only(data: Path) -> None:
+    plain = Trainer(tiny(data), data / "runs")
+    dropped = Trainer(tiny(data, embedding_dropout=0.5), data / "runs")
+    dropped.model.load_state_dict(plain.model.state_dict())
+    song = plain.train_songs[0]
+    seq = Sequence([song], [2], [plain.geometry.default_phase(song.n_channels)], 20, 20)
+
+    def loss(t: Trainer) -> float:
+        with torch.no_grad():
+            return float(t._chunk_loss(t.model, seq, 0, 20, False, None, None)[0])
+
+    plain.model.eval()
+    dropped.model.eval()
+    assert loss(dropped) == pytest.approx(loss(plain), rel=1e-6)
+    plain.model.train()
+    dropped.model.train()  # the tiny network has no other dropout: only the embeddings differ
+    torch.manual_seed(0)
+    assert loss(dropped) != pytest.approx(loss(plain), rel=1e-4)
+
+
+def test_a_run_from_a_checkpoint_can_take_a_newly_distilled_student(
+    data: Path, tmp_path: Path
+) -> None:
+    from models.train.config import DistillConfig
+
+    first = Trainer(tiny(data), tmp_path).run()
+    student = tmp_path / "student.pt"
+    cfg = tiny(data, name="redistilled", init=first["checkpoint"],
+               distill=DistillConfig(out=str(student), epochs=1, max_windows=20))  # fmt: skip
+    again = Trainer(cfg, tmp_path)
+    assert student.is_file()
+    source = load_model(Path(first["checkpoint"]))
+    emb = {k: v for k, v in again.model.state_dict().items() if k.startswith("embedding.")}
+    distilled = torch.load(student, weights_only=True)
+    assert all(torch.equal(emb[f"embedding.{k}"], v) for k, v in distilled.items())
+    head = {k: v for k, v in source.state_dict().items() if not k.startswith("embedding.")}
+    mine = again.model.state_dict()
+    assert all(torch.equal(mine[k], v) for k, v in head.items())
+    stats = again.embedding_stats
+    assert stats["initialised_from"] == "tiny.pt" and stats["distilled_on"] == str(data)
+    assert stats["windows"] == 20

@@ -18,7 +18,9 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class DistillConfig:
-    """Distilling the student embedding from mn04 on the training channels (run once, cached)."""
+    """Distilling the student embedding from mn04 on the training channels (run once, cached).
+    With `init` too, the network starts from that checkpoint and its student is replaced by
+    this one."""
 
     out: str = "runs/student-distilled.pt"
     """State file of the distilled student (relative to the repo root or absolute)."""
@@ -81,6 +83,9 @@ class TrainConfig:
     validate_every: int = 100
     checkpoint_every: int = 100
     validation_songs: int = 8
+    embedding_dropout: float = 0.0
+    """Dropout on the embedding vectors the network reads, in training only: a network that
+    cannot lean on any one embedding feature may carry better to sounds it never heard."""
     embedding_cache: bool = True
     """Keep the songs' frozen embeddings between runs in the runs folder's `embedding-cache/`
     (models.train.features: EmbeddingCache); false: embed every song afresh."""

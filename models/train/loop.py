@@ -142,11 +142,16 @@ class Trainer:
     def _prepare_embedding(self) -> dict[str, Any]:
         """Starts a student embedding from its distilled weights (distilling once if needed), or
         the whole network from `init`'s weights."""
+        start: dict[str, Any] = {}
         if self.cfg.init:
-            return self._init_from(self.cfg.resolve(self.cfg.init, REPO_ROOT))
+            start = self._init_from(self.cfg.resolve(self.cfg.init, REPO_ROOT))
         d = self.cfg.distill
         if self.cfg.embedding.get("kind") != "student" or d is None:
-            return {}
+            return start
+        if start:  # the whole network from `init`, then the student from a new distillation
+            start = {"initialised_from": start["initialised_from"],
+                     "initial_data": start["initial_data"],
+                     "initial_steps": start["initial_steps"]}  # fmt: skip
         from models.train.distill import distill_student, load_student_state, save_student
 
         path = self.cfg.resolve(d.out, REPO_ROOT)
@@ -162,7 +167,9 @@ class Trainer:
                 torch.distributed.barrier()
         stats = load_student_state(self.model.embedding, path)  # type: ignore[arg-type]
         self.model.embedding.spec["distilled_from"] = "mn04"
-        return {"distilled_from": "mn04", "student_file": path.name, **stats}
+        data = str(self.cfg.data)
+        return {"distilled_from": "mn04", "student_file": path.name, "distilled_on": data,
+                **stats, **start}  # fmt: skip
 
     def _init_from(self, path: Path) -> dict[str, Any]:
         """Loads every weight of a checkpoint of the same architecture (models.checkpoint); its
@@ -269,6 +276,8 @@ class Trainer:
         emb, rms, mask, audio, target = chunk_inputs(
             seq, offset, length, self.geometry, self.model.embedding if finetune else None
         )
+        if self.model.training and self.cfg.embedding_dropout > 0:
+            emb = torch.nn.functional.dropout(emb, self.cfg.embedding_dropout)
         z, state = net(emb, rms, mask, state)
         rng = self.model.gain
         base = chunk_base(seq, offset, length) if rng.has_base else None
