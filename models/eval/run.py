@@ -102,7 +102,9 @@ def balance_truth(data: SongData, folder: Path | None = None) -> BalanceTruth | 
     return BalanceTruth(song.names, roles, data.images(), target)
 
 
-def read_truth(folder: Path) -> SongTruth:
+def read_truth(folder: Path, taste: bool = True) -> SongTruth:
+    """What the metrics need from one song; taste=False: without the taste rows (taste.py),
+    whose gains cost a stage simulation and two target computations per song."""
     from models.data.loaders import load_any
     from models.song import SongError
 
@@ -119,7 +121,8 @@ def read_truth(folder: Path) -> SongTruth:
                       balance)  # fmt: skip
     if balance is not None:
         truth.levels = target_levels(balance, song.sample_rate)
-    truth.taste = taste_gains(data)
+    if taste:
+        truth.taste = taste_gains(data)
     truth.target_lufs = m.loudness_lufs(song.target_mix, song.sample_rate)
     return truth
 
@@ -210,7 +213,7 @@ def eval_song(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """Every system on one song: its rows (flagged when an oracle is worse than RAW) and the
     flag; with example=True also its mixes (WAV) and gain plot."""
-    truth = read_truth(folder)
+    truth = read_truth(folder, taste=any(name in TASTE_ROWS for name in systems))
     trajectories: dict[str, np.ndarray] = {}
     rows: list[dict[str, Any]] = []
     raw_matched: float | None = None

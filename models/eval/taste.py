@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from models.data.acoustics import db
 from models.data.store import SongData
 from models.data.styles import STYLES
 from models.data.targets import ENGINEERS, TargetRules, make_target, target_gains_db
@@ -62,13 +63,16 @@ def taste_gains(data: SongData) -> dict[str, np.ndarray]:
     names = song.names
     soloist = names.index(extra["soloist"]) if extra.get("soloist") in names else None
     clean = data.clean()
-    raw = song.audio.astype(np.float64).sum(axis=0)
-    raw_dbfs = float(10 * np.log10(max(float(np.mean(raw**2)), 1e-20)))
+    # The level the data engine gives a target: the RMS of the channels' unity sum.
+    raw_dbfs = float(db(np.sqrt(np.mean(song.audio.sum(axis=0, dtype=np.float64) ** 2))))
     offset = stage_offset_db(stage)
+    by_engineer: dict[str, np.ndarray] = {}
     for row, engineer in (("taste-mean", rules["engineer"]), ("first-taste", "first")):
-        mean = mean_rules(roles, str(extra.get("style", "")), engineer)
-        gains = target_gains_db(clean, roles, extra.get("sections") or [], mean,
-                                song.sample_rate, soloist, data.hop)  # fmt: skip
-        _, levelled = make_target(clean, gains, data.hop, rms_dbfs=raw_dbfs)
-        out[row] = (levelled - offset)[: len(ideal)].astype(np.float32)
+        if engineer not in by_engineer:  # a first-engineer song: both rows are one table
+            mean = mean_rules(roles, str(extra.get("style", "")), engineer)
+            gains = target_gains_db(clean, roles, extra.get("sections") or [], mean,
+                                    song.sample_rate, soloist, data.hop)  # fmt: skip
+            _, levelled = make_target(clean, gains, data.hop, rms_dbfs=raw_dbfs)
+            by_engineer[engineer] = (levelled - offset)[: len(ideal)].astype(np.float32)
+        out[row] = by_engineer[engineer]
     return out
