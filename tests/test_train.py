@@ -326,6 +326,12 @@ def test_frozen_embeddings_are_kept_between_runs_and_renewed_when_a_song_changes
     logs.clear()
     Trainer(tiny(copy), tmp_path / "runs", log=logs.append)
     assert any(f"({n - 1} from" in line for line in logs if line.startswith("train:"))
+    channel = next(song_json.parent.glob("channels/*"))  # the audio itself, in a subfolder
+    channel.write_bytes(channel.read_bytes())
+    os.utime(channel, ns=(channel.stat().st_atime_ns, channel.stat().st_mtime_ns + 10**9))
+    logs.clear()
+    Trainer(tiny(copy), tmp_path / "runs", log=logs.append)
+    assert any(f"({n - 1} from" in line for line in logs if line.startswith("train:"))
     logs.clear()
     Trainer(tiny(copy, seed=5), tmp_path / "runs", log=logs.append)
     assert any("(0 from" in line for line in logs if line.startswith("train:"))

@@ -174,7 +174,8 @@ class EmbeddingCache:
     """Frozen embeddings of training songs on disk, so runs that share an embedding (and every
     resumed run) embed each song once: `ROOT/KEY/SONG.pt`, KEY a hash of the embedding's
     weights, the geometry and the channel kind (bleed or clean). An entry records the size and
-    modification time of the song's files; a song rewritten since is embedded again.
+    modification time of every file of the song's folder (its channel files too); a song
+    rewritten since is embedded again.
     """
 
     def __init__(self, root: Path, embedding: torch.nn.Module, geometry: Geometry,
@@ -187,8 +188,9 @@ class EmbeddingCache:
 
     @staticmethod
     def _stamp(folder: Path) -> list[list[Any]]:
-        return [[f.name, f.stat().st_size, f.stat().st_mtime_ns]
-                for f in sorted(folder.iterdir()) if f.is_file()]  # fmt: skip
+        """Every file of the song folder, its channels' audio included: path, size, mtime."""
+        return [[f.relative_to(folder).as_posix(), f.stat().st_size, f.stat().st_mtime_ns]
+                for f in sorted(folder.rglob("*")) if f.is_file()]  # fmt: skip
 
     def get(self, folder: Path) -> torch.Tensor | None:
         path = self.dir / f"{folder.name}.pt"
