@@ -57,8 +57,14 @@ def feed(app: MixerApp, hops: int = 40) -> Callable[[Pilot[Any]], Any]:
         assert on_hop is not None
         for k in range(hops):
             on_hop(hop(n, k))
+        # The last hop drawn, and every held readout (peak, RMS, compute) showing it.
         await until(
-            pilot, lambda: app.mixer.snapshot is not None and app.mixer.snapshot.index == hops - 1
+            pilot,
+            lambda: (
+                app.mixer.snapshot is not None
+                and app.mixer.snapshot.index == hops - 1
+                and app.mixer.readouts_settled
+            ),
         )
         await pilot.pause()
 

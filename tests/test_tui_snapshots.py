@@ -18,6 +18,7 @@ from textual.pilot import Pilot
 
 from bridge.engine import HopSnapshot
 from bridge.tui import MixerApp, make_app
+from tests.paced import until
 from tests.test_tui import make_show
 
 SnapCompare = Callable[..., bool]
@@ -57,7 +58,16 @@ def feed(app: MixerApp, hops: int = 60) -> Callable[[Pilot[Any]], Any]:
         assert on_hop is not None
         for k in range(hops):
             on_hop(hop(n, k))
-        await pilot.pause(0.15)  # past the frame throttle: the last hop is drawn
+        # The last hop drawn, and every held readout (peak, RMS, compute) showing it.
+        await until(
+            pilot,
+            lambda: (
+                app.mixer.snapshot is not None
+                and app.mixer.snapshot.index == hops - 1
+                and app.mixer.readouts_settled
+            ),
+        )
+        await pilot.pause()
 
     return run_before
 

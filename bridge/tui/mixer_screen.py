@@ -15,7 +15,7 @@ from bridge.show import Show
 from bridge.tui.history import SentHistory
 from bridge.tui.master import MasterPanel, MasterView, model_label
 from bridge.tui.overrides import OverrideDesk
-from bridge.tui.strip import ChannelStrip, StripView, shown_state
+from bridge.tui.strip import READOUT_SETTLE_S, ChannelStrip, StripView, shown_state
 from bridge.tui.strip_jump import ChannelJump, digit_bindings, visible_range
 
 _SELECT = Binding.Group("ch", compact=True)
@@ -64,6 +64,10 @@ class MixerScreen(Screen[None]):
         self.master: MasterPanel | None = None
         self.jump = ChannelJump(len(show.names))
         self.scroll_text = ""
+        self._new_hops = False
+        """A hop was drawn since the last readout tick."""
+        self.readout_settle_s = READOUT_SETTLE_S
+        self._last_sinks: list[str] = []
 
     def compose(self) -> ComposeResult:
         with HorizontalScroll(id="strips", can_focus=False):
@@ -81,6 +85,7 @@ class MixerScreen(Screen[None]):
         self.master = self.query_one(MasterPanel)
         row = self.query_one("#strips", HorizontalScroll)
         self.watch(row, "scroll_x", self._show_scroll, init=False)
+        self.set_interval(self.readout_settle_s, self.settle_readouts)
         self.draw()
 
     def on_resize(self) -> None:
@@ -105,6 +110,7 @@ class MixerScreen(Screen[None]):
         """Show `snapshot` (or the last one again, e.g. after an override) on every widget."""
         if snapshot is not None:
             self.snapshot = snapshot
+            self._new_hops = True
         snap = self.snapshot
         channels = self.show.engine.safety.channels
         if snap is not None:
@@ -140,18 +146,38 @@ class MixerScreen(Screen[None]):
                 sinks.append(f"{sink.name}: status failed ({exc})")
         if self.show.learn is not None:  # learn mode: how much of the engineer's mix is recorded
             sinks.append(self.show.learn.status())
-        self.master.show_view(
-            MasterView(
-                snapshot=snap,
-                sinks=sinks,
-                status=self.status_text,
-                channel_name=self.show.names[self.selected],
-                sent_history=self.history.series(self.selected),
-                history_s=self.history_s,
-                profile=self.live_profile,
-                engine_gone=str(getattr(self.show, "gone", "")),
-            )
+        self._last_sinks = sinks
+        self.master.show_view(self._master_view(sinks))
+
+    def _master_view(self, sinks: list[str]) -> MasterView:
+        return MasterView(
+            snapshot=self.snapshot,
+            sinks=sinks,
+            status=self.status_text,
+            channel_name=self.show.names[self.selected],
+            sent_history=self.history.series(self.selected),
+            history_s=self.history_s,
+            profile=self.live_profile,
+            engine_gone=str(getattr(self.show, "gone", "")),
         )
+
+    @property
+    def readouts_settled(self) -> bool:
+        """Every readout shows the latest hop drawn (none is held)."""
+        master = self.master is None or self.master.readout_settled
+        return master and all(strip.readout_settled for strip in self.strips)
+
+    def settle_readouts(self, now: bool = False) -> None:
+        """Every `readout_settle_s`: when no new hop came since the last call (or `now`: the
+        show ended), the held readouts (peak, RMS, compute) show the latest hop, so a paused
+        or ended show does not keep numbers a few hops old."""
+        if self._new_hops and not now:
+            self._new_hops = False
+            return
+        for strip in self.strips:
+            strip.settle_readout()
+        if self.master is not None:
+            self.master.settle_readout(self._master_view(self._last_sinks))
 
     def say(self, text: str) -> None:
         prefix = "finished — press q · " if self.finished else ""

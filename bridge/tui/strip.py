@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
+from textual.color import Color
 from textual.geometry import Region
 from textual.reactive import reactive
 from textual.strip import Strip
@@ -21,6 +22,13 @@ NAME_ROWS = 2
 _FIXED_ROWS = NAME_ROWS + 6
 """Text rows around the meter: number and name, state, peak, rms, model, sent, offset."""
 _SCALE_WIDTH = 3
+EDGE_CHAR = "▕"
+"""The strip's right edge: the cell a `vkey` border draws on the right."""
+EDGE_WIDTH = 1
+READOUT_FRAMES = 4
+"""The peak and RMS numbers change every this many frames (~5 a second at 20 fps)."""
+READOUT_SETTLE_S = 0.25
+"""When no frame came for this long, the readouts show the latest hop (MixerScreen)."""
 
 STATE_STYLES = {
     "auto": Style(color="green"),
@@ -173,16 +181,19 @@ def strip_lines(
     height: int,
     number: int = 1,
     color: str | None = None,
+    readout: tuple[float, float] | None = None,
 ) -> list[list[tuple[str, Style]]]:
-    """The strip's text, line by line, as (text, style) runs."""
+    """The strip's text, line by line, as (text, style) runs; `readout` is the (peak, RMS) the
+    numbers show (default: the view's, as the meter)."""
     lines = name_lines(number, name, width, color)
     if view is None:
         return [*lines, [("waiting", _DIM)]]
     num = width - 3
+    peak_db, rms_db = readout or (view.peak_db, view.rms_db)
     lines.append([(view.state, STATE_STYLES.get(view.state, _PLAIN))])
     lines += meter_rows(view.peak_db, view.rms_db, max(height - _FIXED_ROWS, 1), width)
-    lines.append([(f"pk {_db(view.peak_db, num)}", _PLAIN)])
-    lines.append([(f"rms{_db(view.rms_db, num)}", _PLAIN)])
+    lines.append([(f"pk {_db(peak_db, num)}", _PLAIN)])
+    lines.append([(f"rms{_db(rms_db, num)}", _PLAIN)])
     lines.append([(f"mdl{_db(view.model_db, num)}", _DIM)])
     lines.append([(f"out{_db(view.sent_db, num)}", _BOLD)])
     if view.state == "manual":
@@ -196,8 +207,16 @@ def strip_lines(
 class ChannelStrip(Widget):
     """A narrow vertical strip; the selected one is highlighted.
 
-    Drawn with the line API, repainting only the lines that changed since the last hop: the
-    engine shares the GIL with the UI, so a frame must stay cheap.
+    Drawn with the line API, repainting only the lines that changed since the last hop: a
+    frame must stay cheap (the UI draws every hop of 32 strips). The right edge (a `vkey`
+    border in $panel-lighten-2) is drawn as the last cell of each line, not by a CSS border:
+    Textual's border pass rebuilds every changed line once more (about a quarter of a frame
+    at 330x45), and the cells are the same.
+
+    The peak and RMS readouts change every `READOUT_FRAMES` frames (about 5 a second at
+    20 fps; numbers that change 20 times a second cannot be read): the peak shows the highest
+    peak since the last readout (a peak hold), the RMS the latest. The meter bars, the model
+    and sent gains and the state change every frame.
     """
 
     DEFAULT_CSS = """
@@ -205,7 +224,6 @@ class ChannelStrip(Widget):
         width: 10;
         height: 1fr;
         min-height: 10;
-        border-right: vkey $panel-lighten-2;
     }
     ChannelStrip.-selected {
         background: $accent 35%;
@@ -221,17 +239,50 @@ class ChannelStrip(Widget):
         self.color = color
         """The console's colour for this channel (a Rich colour), None when it is not known."""
         self.view: StripView | None = None
+        self._readout: tuple[float, float] | None = None
+        """The peak and RMS readouts shown (dB), None before the first view."""
+        self._held_peak_db = -math.inf
+        self._frames = 0
         self._runs: list[list[tuple[str, Style]]] = []
         self._strips: dict[int, Strip] = {}
         self._base: Style | None = None
         """The widget's own style (colours, background), cached: computing it walks the DOM."""
+        self._edge: Segment | None = None
+        """The right edge's cell, cached with `_base`."""
+        self._styled: dict[Style, Style] = {}
+        """Each run's style on `_base`, cached with it."""
 
     def show_view(self, view: StripView) -> None:
         if view == self.view:
             return
         self.view = view
+        self._held_peak_db = max(self._held_peak_db, view.peak_db)
+        self._frames += 1
+        if self._readout is None or self._frames >= READOUT_FRAMES:
+            self._renew_readout()
+        self._redraw()
+
+    @property
+    def readout_settled(self) -> bool:
+        """The readouts show the latest view (none held since the last readout)."""
+        return self._frames == 0
+
+    def settle_readout(self) -> None:
+        """The readouts show the latest view now (the hops stopped coming: a paused or ended
+        show must not keep numbers a few hops old)."""
+        if self.view is not None and self._frames:
+            self._renew_readout()
+            self._redraw()
+
+    def _renew_readout(self) -> None:
+        assert self.view is not None
+        self._readout = (self._held_peak_db, self.view.rms_db)
+        self._held_peak_db, self._frames = -math.inf, 0
+
+    def _redraw(self) -> None:
+        """Repaint the lines that changed."""
         width, height = self.size
-        old, self._runs = self._runs, self._lines(view, width, height)
+        old, self._runs = self._runs, self._lines(self.view, width, height)
         if len(old) != len(self._runs):
             self._strips.clear()
             self.refresh()
@@ -248,7 +299,8 @@ class ChannelStrip(Widget):
 
     def _restyle(self) -> None:
         self._strips.clear()
-        self._base = None
+        self._base = self._edge = None
+        self._styled = {}
         self.refresh()
 
     def watch_selected(self) -> None:
@@ -256,7 +308,8 @@ class ChannelStrip(Widget):
 
     def notify_style_update(self) -> None:
         self._strips.clear()
-        self._base = None
+        self._base = self._edge = None
+        self._styled = {}
         super().notify_style_update()
 
     def on_resize(self) -> None:
@@ -267,7 +320,24 @@ class ChannelStrip(Widget):
     def _lines(
         self, view: StripView | None, width: int, height: int
     ) -> list[list[tuple[str, Style]]]:
-        return strip_lines(self.channel_name, view, width, height, self.index + 1, self.color)
+        """The lines inside the edge (`width` - 1 cells), the readouts as held."""
+        return strip_lines(
+            self.channel_name,
+            view,
+            width - EDGE_WIDTH,
+            height,
+            self.index + 1,
+            self.color,
+            readout=self._readout,
+        )
+
+    def _edge_cell(self, base: Style) -> Segment:
+        """The right edge on this line's background (the widget's, selected or not)."""
+        edge = self._edge
+        if edge is None:
+            color = Color.parse(self.app.get_css_variables().get("panel-lighten-2", "#45505A"))
+            edge = self._edge = Segment(EDGE_CHAR, base + Style(color=color.rich_color))
+        return edge
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
@@ -276,23 +346,30 @@ class ChannelStrip(Widget):
             base = self._base
             if base is None:
                 base = self._base = self.rich_style
-            if y < len(self._runs):
-                runs = self._runs[y]
-                segments = [Segment(text, base + style) for text, style in runs]
-                used = sum(cell_len(text) for text, _ in runs)
-                if used <= width:
-                    # One Strip per line (each carries its own caches): pad here, not after.
-                    if used < width:
-                        segments.append(Segment(" " * (width - used), base))
-                    strip = Strip(segments, width)
-                else:
-                    strip = Strip(segments).crop(0, width)
-            else:
-                strip = Strip.blank(width, base)
-            self._strips[y] = strip
+            inner = max(width - EDGE_WIDTH, 0)
+            runs = self._runs[y] if y < len(self._runs) else []
+            styled = self._styled
+            segments = []
+            for text, style in runs:
+                full = styled.get(style)
+                if full is None:
+                    full = styled[style] = base + style
+                segments.append(Segment(text, full))
+            used = sum(cell_len(text) for text, _ in runs)
+            if used > inner:
+                segments = list(Strip(segments).crop(0, inner))
+            elif used < inner:
+                segments.append(Segment(" " * (inner - used), base))
+            if width > inner:
+                segments.append(self._edge_cell(base))
+            # One Strip per line, made once (each carries its own caches).
+            strip = self._strips[y] = Strip(segments, width)
         return strip
 
     @property
     def text(self) -> str:
-        """What the strip shows, as plain text (for logs and tests)."""
-        return "\n".join(self.render_line(y).text.rstrip() for y in range(self.size.height))
+        """What the strip shows inside its edge, as plain text (for logs and tests)."""
+        inner = max(self.size.width - EDGE_WIDTH, 0)
+        return "\n".join(
+            self.render_line(y).crop(0, inner).text.rstrip() for y in range(self.size.height)
+        )
