@@ -103,3 +103,42 @@ def test_a_strip_draws_its_own_right_edge(tmp_path: Path) -> None:
             await pilot.press("q")
 
     asyncio.run(body())
+
+
+def test_the_sparkline_follows_every_other_hop_and_at_once_on_another_channel(
+    tmp_path: Path,
+) -> None:
+    app = app_for(tmp_path)
+    app.mixer.readout_settle_s = 3600.0  # no settling tick in the middle: the test calls it
+
+    def label() -> str:
+        return str(app.query_one("#spark-label").content)  # type: ignore[attr-defined]
+
+    async def body() -> None:
+        async with app.run_test(size=(100, 30)) as pilot:
+            shown = []
+            for k in range(6):
+                snap = hop(2, k)
+                app.history.append(snap.sent_db)  # as the app's hop listener does
+                app.mixer.draw(snap)
+                await pilot.pause()
+                shown.append(label())
+            now = [f"now {hop(2, k).sent_db[0]:+.1f} dB" for k in range(6)]
+            assert len(set(now)) == 6  # the sent gain moved every hop
+            assert [n in s for n, s in zip(now, shown, strict=True)] == [True, False] * 3
+            await pilot.press("right")  # another channel: its sparkline at once
+            await pilot.pause()
+            assert (
+                label().startswith(f"{app.show.names[1]} sent")
+                and f"now {hop(2, 5).sent_db[1]:+.1f}" in label()
+            )
+            snap = hop(2, 6)
+            app.history.append(snap.sent_db)
+            app.mixer.draw(snap)  # held (one frame since the last drawing)
+            assert f"now {snap.sent_db[1]:+.1f}" not in label()
+            app.mixer.settle_readouts()
+            app.mixer.settle_readouts()  # no hop since the last tick: the latest is shown
+            assert f"now {snap.sent_db[1]:+.1f}" in label()
+            await pilot.press("q")
+
+    asyncio.run(body())

@@ -14,6 +14,9 @@ from bridge.engine import HopSnapshot
 from bridge.tui.sparkline import GainSparkline
 from bridge.tui.strip import READOUT_FRAMES
 
+SPARK_FRAMES = 2
+"""The sparkline and its label change every this many frames (10 a second at 20 fps)."""
+
 MODE_STYLES = {
     "auto": "bold black on green",
     "freeze": "bold black on yellow",
@@ -107,8 +110,9 @@ class MasterPanel(Vertical):
 
     The timing line's hop, time and compute change every `READOUT_FRAMES` frames (the compute
     shown is the slowest hop since the last readout, so a spike is not lost between two
-    readouts); everything else shows the latest hop. A line is redrawn only when its text
-    changed: re-rendering the panel's text costs a third of a frame at 330 columns.
+    readouts); the sent-gain sparkline and its label every `SPARK_FRAMES` (a 10 s trend: it
+    was a third of a frame's CPU at 330 columns), at once when another channel is selected;
+    everything else shows the latest hop. A line is redrawn only when its text changed.
     """
 
     DEFAULT_CSS = """
@@ -142,6 +146,13 @@ class MasterPanel(Vertical):
         self._slowest_ms = 0.0
         self._frames = 0
         self._last_index = -1
+        self._spark_frames = 0
+        self._spark_channel: str | None = None
+        """The channel the sparkline shows (None before the first frame)."""
+        self._spark_pending = False
+        """A hop came since the sparkline was last drawn."""
+        self._spark_empty = True
+        """The sparkline drawn has no data (the first hop's is drawn at once)."""
 
     def compose(self) -> ComposeResult:
         yield Static(id="info")
@@ -164,32 +175,46 @@ class MasterPanel(Vertical):
 
     @property
     def readout_settled(self) -> bool:
-        """The timing line shows the latest hop (no hop held since the last readout)."""
-        return self._frames == 0
+        """The timing line and the sparkline show the latest hop (none held)."""
+        return self._frames == 0 and not self._spark_pending
 
     def settle_readout(self, view: MasterView) -> None:
-        """The timing line shows `view`'s hop now (the hops stopped coming)."""
+        """The timing line and the sparkline show `view`'s hop now (the hops stopped coming)."""
         snap = view.snapshot
-        if snap is not None and self._frames:
+        if snap is not None and (self._frames or self._spark_pending):
             self._readout = (snap.index, snap.t, self._slowest_ms)
             self._slowest_ms, self._frames = 0.0, 0
-            self.show_view(view)
+            self.show_view(view, spark=True)
 
     def _update(self, key: str, content: Text, layout: bool = False) -> None:
         if self._shown.get(key) != content:
             self._shown[key] = content
             self.query_one(f"#{key}", Static).update(content, layout=layout)
 
-    def show_view(self, view: MasterView) -> None:
-        info = info_text(self.source_name, self.hop_s, view, self._timing(view.snapshot))
+    def show_view(self, view: MasterView, spark: bool = False) -> None:
+        """Show `view`; `spark`: draw the sparkline now whatever its schedule."""
+        snap = view.snapshot
+        if snap is not None and snap.index != self._last_index:
+            self._spark_frames += 1
+            self._spark_pending = True
+        info = info_text(self.source_name, self.hop_s, view, self._timing(snap))
         lines = info.plain.count("\n")
         # A layout pass costs more than the rest of a frame: only when the height changes.
         self._update("info", info, layout=lines != self._info_lines)
         self._info_lines = lines
         self._update("status", Text(view.status))
         hist = view.sent_history
-        label = f"{view.channel_name} sent, last {view.history_s:.0f} s"
-        if hist:
-            label += f": {min(hist):+.1f} .. {max(hist):+.1f} dB, now {hist[-1]:+.1f} dB"
-        self._update("spark-label", Text(label))
-        self.query_one("#spark", Sparkline).data = hist
+        if (
+            spark
+            or view.channel_name != self._spark_channel
+            or self._spark_frames >= SPARK_FRAMES
+            or (self._spark_empty and bool(hist))
+        ):
+            self._spark_channel = view.channel_name
+            self._spark_empty = not hist
+            self._spark_frames, self._spark_pending = 0, False
+            label = f"{view.channel_name} sent, last {view.history_s:.0f} s"
+            if hist:
+                label += f": {min(hist):+.1f} .. {max(hist):+.1f} dB, now {hist[-1]:+.1f} dB"
+            self._update("spark-label", Text(label))
+            self.query_one("#spark", Sparkline).data = hist

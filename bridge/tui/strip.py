@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -141,26 +142,47 @@ def meter_rows(
     peak_db: float, rms_db: float, rows: int, width: int = 10
 ) -> list[list[tuple[str, Style]]]:
     """A vertical peak bar and RMS bar, `rows` high, -60..0 dBFS, in eighth-block steps, with
-    the dB scale on the right when the strip is wide enough (`width` cells)."""
+    the dB scale on the right when the strip is wide enough (`width` cells). The rows are
+    shared (from `_meter_table`): callers must not change them."""
     peak, rms = _eighths(peak_db, rows), _eighths(rms_db, rows)
+    table = _meter_table(rows, width)
+    out = []
+    for r, cells in enumerate(table):
+        below = (rows - 1 - r) * 8
+        out.append(cells[min(max(peak - below, 0), 8)][min(max(rms - below, 0), 8)])
+    return out
+
+
+@lru_cache(maxsize=8)
+def _meter_table(
+    rows: int, width: int
+) -> tuple[tuple[tuple[list[tuple[str, Style]], ...], ...], ...]:
+    """Every meter row there can be, made once per meter size: [row][peak eighths][rms eighths]
+    (0-8 each) -> the row's runs. A frame of 32 strips then builds no row, only picks them."""
     scale = width >= 6 + _SCALE_WIDTH
     lead = " " if width >= 7 + _SCALE_WIDTH or not scale else ""
     labels = scale_labels(rows)
     blank = " " * _SCALE_WIDTH
-    lines = []
+    table = []
     for r in range(rows):
-        below = (rows - 1 - r) * 8
         zone = _zone(METER_FLOOR_DB * (1 - (rows - r) / rows))
-        line = [
-            (lead, _PLAIN),
-            (_EIGHTHS[min(max(peak - below, 0), 8)] * 2, _ZONES_DIM[zone]),
-            (" ", _PLAIN),
-            (_EIGHTHS[min(max(rms - below, 0), 8)] * 3, _ZONES[zone]),
-        ]
-        if scale:
-            line.append((labels.get(r, blank), _DIM))
-        lines.append(line)
-    return lines
+        label = [(labels.get(r, blank), _DIM)] if scale else []
+        table.append(
+            tuple(
+                tuple(
+                    [
+                        (lead, _PLAIN),
+                        (_EIGHTHS[p] * 2, _ZONES_DIM[zone]),
+                        (" ", _PLAIN),
+                        (_EIGHTHS[q] * 3, _ZONES[zone]),
+                        *label,
+                    ]
+                    for q in range(9)
+                )
+                for p in range(9)
+            )
+        )
+    return tuple(table)
 
 
 def name_lines(
