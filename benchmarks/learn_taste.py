@@ -1,7 +1,8 @@
 """Learn mode against a simulated engineer with a taste of its own (issue 14's measurement).
 
-1. Two recorded shows of synthetic 8-channel songs the shipped ALM-MR never trained on (the
-   training pool's songs past the 160 it used, and the validation split), each song's faders
+1. Two recorded shows of synthetic 8-channel songs the shipped ALM-MR never trained on (a
+   dataset of the training pool made for this, or the training dataset's songs outside the
+   checkpoint's `train_songs`), each song's faders
    mixed by the simulated engineer (`models.learn.simulated`: lead +3 dB, drums -3 dB, bass
    +2 dB, slower rides) on the virtual X32 while AiLive listens (`bridge.rehearsal`: the real
    engine, X32 client and recorder, paced hop by hop). Show A is the first half of the songs,
@@ -12,8 +13,10 @@
    included, as that mix carries them).
 4. `ailive eval`'s balance median of both on the standard synthetic test split.
 
+    ailive data synth --songs 120 --seconds 20 --pool train --engineer first --splits 1,0,0 \
+        --seed 4242 --out data/unseen
     nice -n 10 env OMP_NUM_THREADS=1 .venv/bin/python benchmarks/learn_taste.py \
-        --data ../data/train --work ../data/learn [--songs 60] [--steps 300]
+        --data data/unseen --test-data data/train --work data/learn-unseen [--songs 60]
 
 Writes benchmarks/results/learn_taste.md (and JSON beside it).
 """
@@ -47,16 +50,27 @@ from models.learn.simulated import TASTE_DB, engineer_faders
 from models.song import ChannelInfo, Song, SongMeta, load_song
 
 RESULTS = Path(__file__).parent / "results" / "learn_taste.md"
+ROOT = Path(__file__).resolve().parent.parent
 HOP = 2400
 HEADROOM_DB = 6.0
 """Each song's faders are shifted (one offset per song) so the highest channel's 95th
 percentile sits here: the person keeps the faders in their travel (+10 dB at the top)."""
 
 
+def _dataset_seed(data: Path) -> int | None:
+    try:
+        return int(json.loads((data / "dataset.json").read_text())["seed"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
 def unseen_songs(data: Path, channels: int, count: int) -> list[Path]:
     """Songs of `channels` channels the shipped alm-mr did not train on, in name order."""
     meta = json.loads(checkpoint_path("alm-mr").with_suffix(".json").read_text())
     used = set(meta["training"]["train_songs"])
+    ours, theirs = _dataset_seed(data), _dataset_seed(ROOT / meta["training"]["data"])
+    if None not in (ours, theirs) and ours != theirs:
+        used = set()  # another dataset: names like 00000_rock repeat across seeds
     out = []
     for split in ("train", "validation"):
         for f in sorted((data / split).glob("*/song.json")):
@@ -149,6 +163,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, required=True)
     ap.add_argument("--work", type=Path, required=True)
+    ap.add_argument("--test-data", type=Path, default=None,
+                    help="dataset whose test split is measured (default: --data)")  # fmt: skip
     ap.add_argument("--songs", type=int, default=60)
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--channels", type=int, default=8)
@@ -229,9 +245,16 @@ def main() -> int:
     print(f"held-out show B balance median: base {med['alm-mr']:.2f} dB, learned "
           f"{med['learned']:.2f} dB ({fall:.0f} % lower)", flush=True)  # fmt: skip
     work = args.work / (args.tag or ".")
-    split = None if args.skip_eval else synthetic_split(args.data, model, work)
+    test_data = args.test_data or args.data
+    split = None if args.skip_eval else synthetic_split(test_data, model, work)
     out: dict[str, Any] = {
+        "data": str(args.data),
+        "test_data": str(test_data),
+        "base_sha256": json.loads(checkpoint_path("alm-mr").with_suffix(".json").read_text())[
+            "sha256"
+        ],
         "songs": len(folders),
+        "channels": args.channels,
         "show_a_min": round(show_min, 2),
         "show_b_min": round(rec_b.hops / 1200, 2),
         "record_wall_s": [round(wall_a, 1), round(wall_b, 1)],
@@ -291,6 +314,11 @@ def write_markdown(out: dict[str, Any]) -> None:
         + f" --blend {out.get('blend', 1.0):g}` on "
         f"{platform.machine()}, Python {platform.python_version()}, torch {torch.__version__}, "
         f"one torch thread, {time.strftime('%Y-%m-%d')}.",
+        "",
+        f"Songs: `{out.get('data', 'data/train')}` ({out['songs']} songs of "
+        f"{out.get('channels', 8)} channels the base never trained on); the standard split: "
+        f"`{out.get('test_data', 'data/train')}`, test. "
+        f"Base: the shipped alm-mr (sha256 {str(out.get('base_sha256', '?'))[:12]}).",
         "",
         f"Taste (against the rules table): {out['taste_db']}, rides over 1.5 s, no per-song "
         "jitter. Show A (learned from, its last 10 % held out): "
