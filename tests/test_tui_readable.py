@@ -29,6 +29,7 @@ from bridge.tui.strip import ChannelStrip, scale_labels, shown_state, wrap_name
 from bridge.tui.strip_jump import ChannelJump, visible_range
 from models.gainsource import make_gain_source
 from tests.test_tui import moving_song, until
+from tests.test_tui_snapshots import feed as feed_hops
 from tests.test_tui_snapshots import hop
 
 SnapCompare = Callable[..., bool]
@@ -50,25 +51,8 @@ def band_app(tmp_path: Path, n: int = 32) -> MixerApp:
 
 
 def feed(app: MixerApp, hops: int = 40) -> Callable[[Pilot[Any]], Any]:
-    n = len(app.show.names)
-
-    async def run_before(pilot: Pilot[Any]) -> None:
-        on_hop = app.show.engine.on_hop
-        assert on_hop is not None
-        for k in range(hops):
-            on_hop(hop(n, k))
-        # The last hop drawn, and every held readout (peak, RMS, compute) showing it.
-        await until(
-            pilot,
-            lambda: (
-                app.mixer.snapshot is not None
-                and app.mixer.snapshot.index == hops - 1
-                and app.mixer.readouts_settled
-            ),
-        )
-        await pilot.pause()
-
-    return run_before
+    """The snapshots' feed (hops handed to the show, then drawn and settled), 40 hops."""
+    return feed_hops(app, hops)
 
 
 def strip_texts(app: MixerApp) -> list[str]:
