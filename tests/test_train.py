@@ -18,6 +18,7 @@ from models.alm import apply_gains_zero_latency, offline_forward
 from models.checkpoint import load_model, read_sidecar
 from models.train.batches import Sequence, balance_loss, chunk_ideal, gain_loss, mix_output
 from models.train.config import ConfigError, TrainConfig, config_from_dict, load_config
+from models.train.features import EmbeddingCache
 from models.train.loop import Trainer
 from models.train.losses import LOSSES, make_loss, mrstft_sizes
 from tests.tiny_data import tiny_dataset
@@ -339,6 +340,24 @@ def test_frozen_embeddings_are_kept_between_runs_and_renewed_when_a_song_changes
     logs.clear()
     Trainer(tiny(copy, embedding_cache=False), tmp_path / "runs", log=logs.append)
     assert not any("from" in line for line in logs if line.startswith("train:"))
+
+
+def test_two_runs_writing_one_embedding_cache_entry_do_not_collide(
+    data: Path, tmp_path: Path
+) -> None:
+    trainer = Trainer(tiny(data), tmp_path / "runs")
+    cache = EmbeddingCache(tmp_path / "cache", trainer._embedding(), trainer.geometry, True)
+    folder = next((data / "train").iterdir())
+    cache.dir.mkdir(parents=True)
+    # Another run is writing the same entry right now (its temporary file is there).
+    theirs = cache.dir / f"{folder.name}.pt.tmp"
+    theirs.write_bytes(b"half of another run's entry")
+    emb = torch.randn(3, 4, 8)
+    cache.put(folder, emb)
+    assert theirs.read_bytes() == b"half of another run's entry"  # left to its writer
+    got = cache.get(folder)
+    assert got is not None and torch.equal(got, emb)
+    assert sorted(p.name for p in cache.dir.iterdir()) == sorted([theirs.name, f"{folder.name}.pt"])
 
 
 def test_embedding_dropout_acts_in_training_only(data: Path) -> None:

@@ -10,7 +10,9 @@ the windows a chunk reads, from the cached log-mel.
 from __future__ import annotations
 
 import hashlib
+import os
 import pickle
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -205,7 +207,16 @@ class EmbeddingCache:
         return cast(torch.Tensor, entry["emb_end"])
 
     def put(self, folder: Path, emb_end: torch.Tensor) -> None:
+        """Writes the entry through a temporary file of this writer's own, then renames it into
+        place: runs that share the cache (two trainings at once) may write the same entry
+        together, and each rename is whole (a shared temporary name let one run rename the
+        other's file away, and the second rename failed)."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        tmp = self.dir / f"{folder.name}.pt.tmp"
-        torch.save({"stamp": self._stamp(folder), "emb_end": emb_end}, tmp)
-        tmp.replace(self.dir / f"{folder.name}.pt")
+        fd, name = tempfile.mkstemp(dir=self.dir, prefix=f"{folder.name}.", suffix=".tmp")
+        tmp = Path(name)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                torch.save({"stamp": self._stamp(folder), "emb_end": emb_end}, f)
+            tmp.replace(self.dir / f"{folder.name}.pt")
+        finally:
+            tmp.unlink(missing_ok=True)
