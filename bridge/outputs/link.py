@@ -451,9 +451,15 @@ class FaderLink(Generic[F]):
     # --- helpers (lock held) -------------------------------------------------------------------
 
     def _take(self, index: int, value: float) -> None:
-        log.info("%s: %d taken by hand", self.name, self.faders[index].target)
-        self.overridden.add(index)
         f = self.faders[index]
+        log.info(
+            "%s: %d taken by hand (at %.2f dB; ours last %s)",
+            self.name,
+            f.target,
+            self.to_db(value),
+            "none" if f.sent is None else f"{self.to_db(f.sent):.2f} dB",
+        )
+        self.overridden.add(index)
         f.away = f.sent is None or not self._near_db(value, f.sent)
         self._queue_move(index, value)
 
