@@ -131,6 +131,23 @@ def test_banks_when_tracks_exceed_the_bank_size(reaper: FakeReaper) -> None:
         assert client.overridden == frozenset()  # bank refreshes are not a person
 
 
+def test_a_refresh_answering_an_earlier_bank_select_gets_no_set(reaper: FakeReaper) -> None:
+    # Seen under load: we had asked for bank 1, then for bank 0; bank 1's refresh arrived after
+    # the second ask, and the client, believing bank 1 shown, sent track 10's level as
+    # /track/2/: REAPER, already back on bank 0, put it on track 2. Here the state after that
+    # late refresh is set directly (the race itself depends on the scheduler).
+    with client_for(reaper, [2, 10], bank_size=8) as client:
+        assert client.flush(1.5)
+        with client._changed:
+            client._placer.start = 8  # REAPER's refresh of bank 1 (tracks 9-16) arrived late...
+            client._bank = 0  # ...after we had selected bank 0
+            for s in client._tracks:
+                s.desired = -9.0
+            due = client._due(time.monotonic() + 10.0)
+        assert all(b"/volume/db" not in msg for msg in due)  # no bank-relative set at all
+        assert rc.bank_select(0) in due  # it asks (again) for the bank it needs
+
+
 def test_rate_limit_per_track(reaper: FakeReaper) -> None:
     with client_for(reaper, [1], min_interval_s=0.05) as client:
         start = time.monotonic()

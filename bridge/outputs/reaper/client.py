@@ -367,9 +367,12 @@ class ReaperOscClient(LinkedOutput[FaderState]):
         handled = max(s.settled_sent_at for s in self._tracks)
         for i, s in enumerate(self._tracks):
             bank, n = rc.bank_of(s.target, self._bank_size)
-            if several and bank != shown:
-                # Bank-relative sets go only to the bank REAPER says it shows: a lost bank select
-                # must never put one track's level on another track.
+            if several and (bank != shown or shown != self._bank):
+                # Bank-relative sets go only to the bank REAPER says it shows, and only when
+                # that is the bank we last selected: a lost bank select, or a refresh that
+                # answers an earlier select arriving after a later one was sent (REAPER will
+                # have moved on when our set arrives), must never put one track's level on
+                # another track.
                 if s.touched or (s.desired is not None and not _near(s.confirmed, s.desired)):
                     waiting.append(bank)
                 continue
