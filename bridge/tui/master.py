@@ -160,12 +160,11 @@ class MasterPanel(Vertical):
         yield Static(id="spark-label")
         yield GainSparkline([], id="spark")
 
-    def _timing(self, snap: HopSnapshot | None) -> tuple[int, float, float] | None:
+    def _timing(self, snap: HopSnapshot | None, new_hop: bool) -> tuple[int, float, float] | None:
         """The timing readout for this frame: renewed every READOUT_FRAMES new hops."""
         if snap is None:
             return None
-        if snap.index != self._last_index:  # a redraw of the same hop is not a new frame
-            self._last_index = snap.index
+        if new_hop:
             self._slowest_ms = max(self._slowest_ms, snap.compute_ms)
             self._frames += 1
             if self._readout is None or self._frames >= READOUT_FRAMES:
@@ -194,10 +193,12 @@ class MasterPanel(Vertical):
     def show_view(self, view: MasterView, spark: bool = False) -> None:
         """Show `view`; `spark`: draw the sparkline now whatever its schedule."""
         snap = view.snapshot
-        if snap is not None and snap.index != self._last_index:
+        new_hop = snap is not None and snap.index != self._last_index  # not a redraw of it
+        if snap is not None and new_hop:
+            self._last_index = snap.index
             self._spark_frames += 1
             self._spark_pending = True
-        info = info_text(self.source_name, self.hop_s, view, self._timing(snap))
+        info = info_text(self.source_name, self.hop_s, view, self._timing(snap, new_hop))
         lines = info.plain.count("\n")
         # A layout pass costs more than the rest of a frame: only when the height changes.
         self._update("info", info, layout=lines != self._info_lines)

@@ -319,19 +319,21 @@ class ChannelStrip(Widget):
         if changed:
             self.refresh(*changed)  # one call: each refresh call has its own upkeep
 
-    def _restyle(self) -> None:
+    def _forget_style(self) -> None:
+        """Drop every line and style made with the widget's old style."""
         self._strips.clear()
         self._base = self._edge = None
         self._styled = {}
+
+    def _restyle(self) -> None:
+        self._forget_style()
         self.refresh()
 
     def watch_selected(self) -> None:
         self._restyle()
 
     def notify_style_update(self) -> None:
-        self._strips.clear()
-        self._base = self._edge = None
-        self._styled = {}
+        self._forget_style()
         super().notify_style_update()
 
     def on_resize(self) -> None:
