@@ -357,3 +357,33 @@ def test_a_set_that_lands_after_a_persons_move_is_undone(
         assert later_sets() == [step_to_fader(ours), hand]  # ours, then theirs put back, once
         assert client.overridden == {1}
         assert moves.calls == [(1, pytest.approx(fader_to_db(hand)))]
+
+
+def test_a_reply_handled_after_later_sets_does_not_settle_them(
+    console: VirtualConsole, moves: Moves
+) -> None:
+    """A read-back shows the console as it was when our query arrived. On a busy machine its
+    reply can be handled after the model's next sets went out; when the last of them has the
+    level the reply shows (a ride that came back), the client took every set as landed and never
+    read the fader again, so a lost last set would have stayed wrong on the console (seen in CI:
+    a read-back never came in test_move_after_loss). The sets sent after the query are read back
+    once the fader is quiet. The console is held busy so that the order is certain."""
+    host, port = console.address
+    with X32Client(
+        host, port, channels=[1], on_human_move=moves, min_interval_s=0.0, lost_after_s=60.0
+    ) as client:
+        fader = client.link.faders[0]
+        client.send(np.array([-30.0]), 0.0)
+        assert client.flush(5.0)
+        with console.held():
+            asked = console.query_count(1)
+            client.send(np.array([-20.0]), 0.05)
+            assert wait_until(lambda: fader.query_sent is not None)  # the read-back is out ...
+            client.send(np.array([-25.0]), 0.10)  # ... and the model rides on, and back
+            client.send(np.array([-20.0]), 0.15)
+        # The console answers -20 (before the later sets): no proof that they landed. The client
+        # reads the fader again, once it is quiet.
+        assert wait_until(lambda: console.query_count(1) >= asked + 2)
+        assert client.flush(5.0)
+        assert console.fader(1) == target(-20.0)
+        assert moves.calls == []

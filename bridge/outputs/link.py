@@ -139,7 +139,7 @@ class FaderState:
         older one are settled (forgotten). Only the `last` sets sent before `sent_before` count
         (a read-back shows one of the last that arrived before the query). The oldest match is
         taken, so that the echo of a set in between still counts as ours. The last value sent
-        is ours too once every set is settled: the other side holds what we put there."""
+        is ours too, when sent before `sent_before`: the other side holds what we put there."""
         before = [k for k, (t, _) in enumerate(self.pending) if t <= sent_before]
         for k in before[-last:]:
             if close(value, self.pending[k][1], tol):
@@ -148,7 +148,7 @@ class FaderState:
                     self.pending.popleft()
                 self.confirmed = value
                 return True
-        if self.sent is not None and close(value, self.sent, tol):
+        if self.sent is not None and close(value, self.sent, tol) and self.last_send <= sent_before:
             self.pending.clear()
             self.settled_sent_at = max(self.settled_sent_at, min(self.last_send, sent_before))
             self.confirmed = value

@@ -67,8 +67,9 @@ class X32Fader(FaderState):
     address: str = ""
     query_sent: float | None = None
     """When an unanswered fader query went out (retries wait on it)."""
-    last_query: float = -math.inf
-    """When the latest fader query went out: its reply shows no set sent after it."""
+    asked_at: float = -math.inf
+    """When the oldest fader query not answered yet went out: a reply may answer it, so it shows
+    no set sent after then (on a busy machine a reply can be handled after later sets)."""
     name_known: bool = False
     name_query_sent: float | None = None
 
@@ -453,8 +454,9 @@ class X32Client(LinkedOutput[X32Fader]):
             # A person took it while sets of ours were in flight: read whether one landed after.
             late = bool(state.late) and i in self.link.overridden and state.restore is None
             if (unknown or unverified or late) and _retry_due(state.query_sent, now):
+                if state.query_sent is None:  # a retry may be answered by the first query's reply
+                    state.asked_at = now
                 state.query_sent = now
-                state.last_query = now
                 out.append(encode_message(state.address))
         return out
 
@@ -495,8 +497,12 @@ class X32Client(LinkedOutput[X32Fader]):
         link = self.link
         with self._changed:
             state = self._faders[index]
+            asked_at = state.asked_at if reply else now
             if reply:
                 state.query_sent = None
+            # A reply shows the console before any set sent after its query: it settles none of
+            # those (they may yet be lost), and they are read back once the fader is quiet.
+            saw_all = state.last_send <= asked_at
             before = state.confirmed
             if before is None and link.state in (LinkState.CONNECTING, LinkState.RESYNCING):
                 # A read: this is where the console is; nothing of ours is in flight.
@@ -513,17 +519,20 @@ class X32Client(LinkedOutput[X32Fader]):
                     state.confirmed = step  # ours, after their hand: theirs is put back
                 elif step != before and not state.is_ours(step, 0):
                     link.person(index, step)  # else: read back before they took it
-            elif step == state.sent:
+            elif step == state.sent and saw_all:
                 state.confirmed = step  # where we put it: every set of ours is settled
                 state.pending.clear()
             elif not reply:
                 # A push: someone else changed it (the console does not echo our own sets).
                 link.person(index, step)
-            elif step == before or state.take_echo(step, 0, state.last_query, READBACK_DEPTH):
-                # A read-back of an older value: the console missed our later sets. Send again.
+            elif step == before or state.take_echo(step, 0, asked_at, READBACK_DEPTH):
                 state.confirmed = step
-                state.sent = step
-                state.pending.clear()
+                if saw_all:
+                    # A read-back of an older value: the console missed our later sets. Again.
+                    state.sent = step
+                    state.pending.clear()
+            elif not saw_all and state.is_ours(step, 0):
+                pass  # a later set of ours: the reply answered a retry; read back again
             else:
                 # A read-back of a value we never sent: a person moved the fader.
                 link.person(index, step)
