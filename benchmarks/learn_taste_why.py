@@ -5,6 +5,8 @@ streamed over the recorded shows of `benchmarks/learn_taste.py` and their gains 
   static part of the taste can give), and with per-role offsets fitted on show A;
 - the base with each song's own per-channel median offset to the engineer (an oracle: what is
   left is the rides and the moves within a song);
+- the same for the loudness auto-fader, and for the mean (in dB) of the base and the auto-fader:
+  whether a trim per role on a simpler or a steadier level would learn more from show A;
 - what the balance metric's mix-wide offset does to the taste (its offsets centered per song);
 - how many songs and hops of each role the shows hold;
 - per role, what the learned model changed against the base (median and spread over songs).
@@ -34,7 +36,7 @@ from models.eval.balance import BalanceTruth, balance_errors, produced_sources, 
 from models.eval.metrics import gain_curve as predicted_curve
 from models.eval.run import balance_truth
 from models.eval.systems import stream_gains
-from models.gainsource import make_gain_source
+from models.gainsource import checkpoint_path, make_gain_source
 from models.learn.recording import read_recording
 from models.learn.simulated import taste_engineer
 
@@ -105,6 +107,10 @@ class Shows:
         }
 
 
+def base_sha256() -> str:
+    return str(json.loads(checkpoint_path("alm-mr").with_suffix(".json").read_text())["sha256"])
+
+
 def song_offsets(faders: np.ndarray, gains: np.ndarray) -> np.ndarray:
     """(C,) median over a song of the engineer's fader minus the gain in force on that hop."""
     n = min(len(gains), len(faders) - 1)
@@ -123,7 +129,7 @@ def main() -> int:
     static = {r: taste[r] - ROLE_LEVELS_DB[r] for r in taste}
     base = {**shows.stream("alm-mr", "A"), **shows.stream("alm-mr", "B")}
     roles_of = {n: s["roles"] for n, s in shows.songs.items()}
-    out: dict[str, Any] = {"static_offsets_db": static}
+    out: dict[str, Any] = {"static_offsets_db": static, "base_sha256": base_sha256()}
     centered: dict[str, list[float]] = {}
     coverage: dict[str, dict[str, list[int]]] = {}
     for s in shows.songs.values():
@@ -135,25 +141,36 @@ def main() -> int:
             c[s["show"]][1] += len(s["faders"])
     out["centered_taste_db"] = {r: round(float(np.mean(v)), 2) for r, v in sorted(centered.items())}
     out["coverage_songs_hops"] = dict(sorted(coverage.items()))
-    fitted: dict[str, list[float]] = {}
-    for name in shows.of("A"):
-        d = song_offsets(shows.songs[name]["faders"], base[name])
-        for r, v in zip(roles_of[name], d - d.mean(), strict=True):
-            fitted.setdefault(r, []).append(float(v))
-    fit = {r: float(np.median(v)) for r, v in fitted.items()}
+
+    def fitted(gains: dict[str, np.ndarray]) -> dict[str, float]:
+        """Per role, the median over show A's songs of the engineer's offset (centered)."""
+        per_role: dict[str, list[float]] = {}
+        for name in shows.of("A"):
+            d = song_offsets(shows.songs[name]["faders"], gains[name])
+            for r, v in zip(roles_of[name], d - d.mean(), strict=True):
+                per_role.setdefault(r, []).append(float(v))
+        return {r: float(np.median(v)) for r, v in per_role.items()}
+
+    def plus(gains: dict[str, np.ndarray], table: dict[str, float]) -> Gains:
+        return lambda n: gains[n] + np.asarray([table.get(r, 0.0) for r in roles_of[n]])
+
+    def oracle(gains: dict[str, np.ndarray]) -> Gains:
+        return lambda n: gains[n] + song_offsets(shows.songs[n]["faders"], gains[n])
+
+    fit = fitted(base)
     out["fitted_role_offsets_db"] = {r: round(v, 2) for r, v in sorted(fit.items())}
-
-    def plus(table: dict[str, float]) -> Gains:
-        return lambda n: base[n] + np.asarray([table.get(r, 0.0) for r in roles_of[n]])
-
+    auto = {**shows.stream("autofader", "A"), **shows.stream("autofader", "B")}
+    mean = {n: 0.5 * (base[n] + auto[n]) for n in base}
     variants: dict[str, Gains] = {
         "base": lambda n: base[n],
         "engineer's own faders (the metric's floor)": lambda n: shows.songs[n]["faders"],
-        "base + the taste's exact static offsets per role": plus(static),
-        "base + per-role offsets fitted on show A": plus(fit),
-        "base + each song's own per-channel offset (oracle)": lambda n: (
-            base[n] + song_offsets(shows.songs[n]["faders"], base[n])
-        ),
+        "base + the taste's exact static offsets per role": plus(base, static),
+        "base + per-role offsets fitted on show A": plus(base, fit),
+        "base + each song's own per-channel offset (oracle)": oracle(base),
+        "auto-fader": lambda n: auto[n],
+        "auto-fader + per-role offsets fitted on show A": plus(auto, fitted(auto)),
+        "auto-fader + each song's own per-channel offset (oracle)": oracle(auto),
+        "mean of base and auto-fader + per-role offsets fitted on show A": plus(mean, fitted(mean)),
     }
     if args.learned:
         learned = shows.stream(str(args.learned), "B")
@@ -181,7 +198,8 @@ def write_markdown(out: dict[str, Any]) -> None:
         "# Learn mode: why show B falls short (no training)",
         "",
         "`benchmarks/learn_taste_why.py` on the shows `benchmarks/learn_taste.py --reuse` "
-        "measures. Balance on show B against the engineer's mix; per role the median "
+        "measures (base: the shipped alm-mr, sha256 " + out["base_sha256"][:12] + "). "
+        "Balance on show B against the engineer's mix; per role the median "
         "|error| and the mean signed error (dB).",
         "",
         "| gains | median | fall | p90 | " + " | ".join(roles) + " |",
