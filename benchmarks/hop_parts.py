@@ -27,8 +27,8 @@ import torch
 from bridge.config import DEMO_SONG_DIR
 from models.alm.config import MR_FRAME, WINDOW_FRAMES
 from models.gainsource import make_gain_source
-from models.inference import GRAPHS, StreamingMixer, _Core
-from models.runtime import OrtFunction, cache_dir, weights_key
+from models.inference import StreamingMixer, graph_keys
+from models.runtime import OrtFunction, cache_dir
 from models.song import load_song
 
 RESULTS = Path(__file__).parent / "results" / "hop_parts.md"
@@ -81,11 +81,11 @@ def measure(channels: int, reps: int, song: np.ndarray) -> tuple[int, dict[str, 
     rms = (-30.0 + 10.0 * rng.standard_normal((1, channels, 1))).astype(np.float32)
     state = (0.3 * rng.standard_normal(runner._state.shape)).astype(np.float32)
     embed_f32, core_f32 = runner._embed, runner._core
-    # The graphs the runner's reset exported, from the cache (models.inference names them).
-    key = weights_key(_Core(runner.model, True))[:32] + f"-{GRAPHS}"
-    embed_q = int8(cache_dir() / f"{key}-embed.onnx", ["Conv", "MatMul", "Gemm"])
-    core_q = int8(cache_dir() / f"{key}-core-c{channels}.onnx", ["MatMul", "Gemm"])
-    hop = np.ascontiguousarray(audio[:, : fe.hop * 5])
+    # The graphs the runner's reset exported, from the cache.
+    core_key, embed_key = graph_keys(runner.model, channels)
+    embed_q = int8(cache_dir() / f"{embed_key}.onnx", ["Conv", "MatMul", "Gemm"])
+    core_q = int8(cache_dir() / f"{core_key}.onnx", ["MatMul", "Gemm"])
+    hop = np.ascontiguousarray(audio[:, :MR_FRAME])
     row: dict[str, Pair] = {
         "frontend": timed(lambda: fe.frames_np(audio), reps),
         "embed": timed(lambda: embed_f32(windows), reps),

@@ -64,6 +64,11 @@ def _dataset_seed(data: Path) -> int | None:
         return None
 
 
+def base_sha256() -> str:
+    """The shipped alm-mr's sha256 (from its sidecar): which base a result was measured on."""
+    return str(json.loads(checkpoint_path("alm-mr").with_suffix(".json").read_text())["sha256"])
+
+
 def unseen_songs(data: Path, channels: int, count: int) -> list[Path]:
     """Songs of `channels` channels the shipped alm-mr did not train on, in name order."""
     meta = json.loads(checkpoint_path("alm-mr").with_suffix(".json").read_text())
@@ -250,9 +255,7 @@ def main() -> int:
     out: dict[str, Any] = {
         "data": str(args.data),
         "test_data": str(test_data),
-        "base_sha256": json.loads(checkpoint_path("alm-mr").with_suffix(".json").read_text())[
-            "sha256"
-        ],
+        "base_sha256": base_sha256(),
         "songs": len(folders),
         "channels": args.channels,
         "show_a_min": round(show_min, 2),

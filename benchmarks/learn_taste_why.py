@@ -29,14 +29,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from benchmarks.learn_taste import HOP, show_of, unseen_songs
+from benchmarks.learn_taste import HOP, base_sha256, show_of, unseen_songs
 from models.data.store import read_song_data
 from models.data.targets import ROLE_LEVELS_DB, gain_curve
 from models.eval.balance import BalanceTruth, balance_errors, produced_sources, target_levels
 from models.eval.metrics import gain_curve as predicted_curve
 from models.eval.run import balance_truth
 from models.eval.systems import stream_gains
-from models.gainsource import checkpoint_path, make_gain_source
+from models.gainsource import make_gain_source
 from models.learn.recording import read_recording
 from models.learn.simulated import taste_engineer
 
@@ -105,10 +105,6 @@ class Shows:
                 for r, v in sorted(roles.items())
             },
         }
-
-
-def base_sha256() -> str:
-    return str(json.loads(checkpoint_path("alm-mr").with_suffix(".json").read_text())["sha256"])
 
 
 def song_offsets(faders: np.ndarray, gains: np.ndarray) -> np.ndarray:

@@ -47,6 +47,13 @@ class _Core(nn.Module):
         return z[0, :, 0], new_state if self.stateful and new_state is not None else state
 
 
+def graph_keys(model: MixerNet, n_channels: int) -> tuple[str, str]:
+    """The ONNX cache keys (models.runtime.cached_export) of the runner's per-frame network for
+    `n_channels` and of its embedding: the hash of the weights and the graphs' form."""
+    key = weights_key(_Core(model, isinstance(model, ALMNet)))[:32] + f"-{GRAPHS}"
+    return f"{key}-core-c{n_channels}", f"{key}-embed"
+
+
 class _TimeMajorEmbedding(nn.Module):
     """The embedding of windows read time-major from the runner's mel ring: (k, frames, n_mels)
     -> (k, D); the transpose runs inside the graph."""
@@ -133,16 +140,17 @@ class StreamingMixer:
         self._base_db = np.zeros(n_channels, dtype=np.float64)
         self._base_pending = np.zeros((n_channels, 0), dtype=np.float32)
         core = _Core(self.model, stateful)
-        key = weights_key(core)[:32] + f"-{GRAPHS}" if self.runtime in ("auto", "onnx") else ""
+        onnx = self.runtime in ("auto", "onnx")
+        core_key, embed_key = graph_keys(self.model, n_channels) if onnx else ("", "")
         rms = torch.zeros(1, n_channels, 1)
         example = (
             torch.from_numpy(self._emb)[None, :, None, :].clone(),
             rms,
             torch.zeros(1, n_channels, hidden),
         )
-        core_fn, used = compile_for(self.runtime, core, example, f"{key}-core-c{n_channels}")
+        core_fn, used = compile_for(self.runtime, core, example, core_key)
         dynamic = {"in0": {0: "windows"}, "out0": {0: "windows"}}
-        embed_fn, used_embed = compile_for(used, embed, (window,), f"{key}-embed", dynamic)
+        embed_fn, used_embed = compile_for(used, embed, (window,), embed_key, dynamic)
         self._core, self._embed = numpy_callable(core_fn), numpy_callable(embed_fn)
         self.active_runtime = used if used_embed == used else f"{used} (embedding: {used_embed})"
         self._warm_up()
