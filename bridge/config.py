@@ -21,8 +21,10 @@ X32_PORT = 10023
 XAIR_PORT = 10024
 VIRTUAL_CONSOLE_HOST = "127.0.0.1"
 VIRTUAL_CONSOLE_PORT = 10023
-XREMOTE_RENEW_S = 9.0
-"""/xremote lasts about 10 s on the console; renew a little before."""
+XREMOTE_RENEW_S = 3.0
+"""/xremote lasts about 10 s on the console. Renewed every 3 s, two renewals in a row may be lost
+(UDP) before the pushes stop; at 9 s one lost renewal left the client blind to a person's moves
+for up to 8 s, and the model went on sending its level to a fader in someone's hand."""
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MAPPINGS_DIR = REPO_ROOT / "mappings"
