@@ -26,6 +26,7 @@ from bridge.outputs.link import LinkState
 from bridge.realtime import Priority, freeze_heap, unfreeze_heap
 from bridge.safety import ChannelState, Mode, SafetyStage
 from bridge.sources import AudioSource, SourceError
+from models.activity import ActivityGate
 from models.gainsource import GainSource, InputAudioError
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,8 @@ class HopSnapshot:
     """Non-empty while hops miss their deadline (the TUI's banner), with the fallback if taken."""
     source_lost: str = ""
     """Non-empty while the capture device is lost (every fader frozen): the TUI's banner."""
+    quiet: list[int] = field(default_factory=list)
+    """Channels held by the activity gate on this hop: only bleed on them (models.activity)."""
 
 
 @dataclass(frozen=True)
@@ -168,6 +171,9 @@ class Engine:
         self.on_hop = on_hop
         self.n = source.n_channels
         self.safety = SafetyStage(self.n, self.hop_s, ride=ride)
+        self.gate = ActivityGate()
+        """Which channels carry their own signal: the others hold where they are."""
+        self.gate.reset(self.n, self.hop_s)
         if start_frozen:
             for ch in range(self.n):
                 self.safety.set_state(ch, ChannelState.LOCKED)
@@ -360,6 +366,7 @@ class Engine:
         else:
             self.source_lost = ""
             self.gain_source.reset(self.n, self.source.sample_rate)
+            self.gate.reset(self.n, self.hop_s)
             self.stats.events.append((now, "resume: capture"))
             log.warning("capture back: %s; the model goes on from where the faders are", why)
             self._event("capture_back", detail=why)
@@ -452,7 +459,10 @@ class Engine:
             for output in self.mix_outputs:
                 output.add(mono)
         peak_db = _level_db(np.max(np.abs(clean), axis=1))
-        rms_db = _level_db(np.sqrt(np.mean(clean.astype(np.float64) ** 2, axis=1)))
+        power = np.einsum("ij,ij->i", clean, clean, dtype=np.float64) / clean.shape[1]
+        rms_db = _level_db(np.sqrt(power))
+        active = self.gate.update(power)
+        quiet: list[int] = []
 
         self._expire_human_holds()
         link, held = self._watch_links()
@@ -468,7 +478,8 @@ class Engine:
                 missed = True
                 out = applied
             else:
-                report = self.safety.process(model_db)
+                report = self.safety.process(model_db, active, self.gate.settling)
+                quiet = report.quiet
                 if report.faulted:
                     self.stats.faults += 1
                     log.warning("safety fault, faders held: %s", report.fault)
@@ -514,6 +525,7 @@ class Engine:
             link=link or "live",
             alarm=self.alarm,
             source_lost=self.source_lost,
+            quiet=quiet,
         )
         self.latest = snap
         if self.on_hop is not None:

@@ -34,9 +34,9 @@ def apply_profile_limits(
     safety: SafetyStage, profile: Profile, capture_channels: list[int]
 ) -> ApplyResult:
     """Give show channel i (capture channel `capture_channels[i]`, 1-based) the profile's
-    floor/ceiling/offset, relative range and protection. A channel the profile protects becomes
-    protected; one it no longer protects goes back to auto; locked, manual and human states stay
-    the engineer's.
+    floor/ceiling/offset, relative range, activity gate and protection. A channel the profile
+    protects becomes protected; one it no longer protects goes back to auto; locked, manual and
+    human states stay the engineer's.
     """
     by_capture = {c.capture: c for c in profile.channels}
     matched: list[int] = []
@@ -57,6 +57,7 @@ def apply_profile_limits(
             settings.ceiling_db = m.ceiling_db
         safety.nudge_offset(i, m.offset_db - settings.offset_db)
         settings.range_db = m.range_db
+        settings.gate = m.gate
         if m.protected and settings.state is not ChannelState.PROTECTED:
             safety.set_state(i, ChannelState.PROTECTED)
         elif not m.protected and settings.state is ChannelState.PROTECTED:

@@ -67,6 +67,9 @@ class ChannelMap:
     """Never touched by the model (talkback, playback)."""
     range_db: float = 6.0
     """Relative mode: the model moves this fader at most this many dB from its snapshot."""
+    gate: bool = True
+    """The activity gate: hold this fader while the channel carries only bleed (models.activity);
+    false for a channel that is always quiet on purpose (an ambience mic)."""
     midi_channel: int = 0
     """Generic CC: MIDI channel 1..16 (default: the strip number)."""
     cc: int = -1
@@ -142,6 +145,7 @@ _CH_KEYS = {
     "offset_db",
     "protected",
     "range_db",
+    "gate",
     "midi_channel",
     "cc",
 }
@@ -236,6 +240,9 @@ def parse_profile(data: dict[str, Any], path: Path) -> Profile:
         protected = merged.get("protected", False)
         if not isinstance(protected, bool):
             raise ProfileError(path, f"{where}.protected", "must be true or false")
+        gate = merged.get("gate", True)
+        if not isinstance(gate, bool):
+            raise ProfileError(path, f"{where}.gate", "must be true or false")
         prof.channels.append(
             ChannelMap(
                 capture=cap,
@@ -246,6 +253,7 @@ def parse_profile(data: dict[str, Any], path: Path) -> Profile:
                 offset_db=_num(path, f"{where}.offset_db", merged.get("offset_db", 0.0), -40, 40),
                 protected=protected,
                 range_db=_num(path, f"{where}.range_db", merged.get("range_db", 6.0), 0, 40),
+                gate=gate,
             )
         )
         if output == "cc":

@@ -3,9 +3,11 @@
 It starts from the console: `adopt` takes the faders read at connect (the soundcheck snapshot)
 and at every resync, so no fader ever moves more than one slew step per hop.
 Per channel: user offset (trim), floor and ceiling, relative range, slew limit, lock (model
-ignored), manual level, human override (a person moved the fader: it wins). Globally: the ride
-(absolute: the model sets the level; relative: it rides +-range_db around the snapshot), freeze,
-bypass (glide to the snapshot) and restore (glide to the snapshot, then freeze). A fault (NaN
+ignored), manual level, human override (a person moved the fader: it wins), the activity gate
+(while the channel carries only bleed the model does not ride it: the fader holds where it is,
+models.activity). Globally: the ride (absolute: the model sets the level; relative: it rides
++-range_db around the snapshot), freeze, bypass (glide to the snapshot) and restore (glide to
+the snapshot, then freeze). A fault (NaN
 gains, a model exception, capture lost) freezes every fader where it is.
 
 A hop is numpy over the channels: the settings are mirrored in arrays, rebuilt only when a
@@ -67,6 +69,9 @@ class ChannelSettings:
     manual_db: float = 0.0
     range_db: float = 6.0
     """Relative ride: the model moves this fader at most this far from its snapshot."""
+    gate: bool = True
+    """Hold this fader while the channel carries only bleed (the activity gate); off for a
+    channel that is always quiet on purpose (an ambience mic)."""
 
     def __setattr__(self, name: str, value: object) -> None:
         object.__setattr__(self, name, value)
@@ -92,6 +97,8 @@ class _Arrays:
     manual_mask: np.ndarray
     auto: np.ndarray
     """bool: the state is AUTO (the stage slews it)."""
+    gated: np.ndarray
+    """bool: the activity gate may hold it."""
     held_list: list[int]
     states: list[str]
     version: int
@@ -112,6 +119,7 @@ class _Arrays:
             held=held,
             manual_mask=np.array([s is ChannelState.MANUAL for s in states], dtype=bool),
             auto=np.array([s is ChannelState.AUTO for s in states], dtype=bool),
+            gated=np.array([c.gate for c in channels], dtype=bool),
             held_list=np.flatnonzero(held).tolist(),
             states=[s.value for s in states],
             version=version,
@@ -126,6 +134,8 @@ class SafetyReport:
     faulted: bool = False
     fault: str = ""
     held: list[int] = field(default_factory=list)
+    quiet: list[int] = field(default_factory=list)
+    """Channels the activity gate held on this hop (only bleed on them)."""
 
 
 class SafetyStage:
@@ -204,8 +214,17 @@ class SafetyStage:
             self.last_fault = reason
             return SafetyReport(out_db=self._out.copy(), faulted=True, fault=reason)
 
-    def process(self, model_db: np.ndarray) -> SafetyReport:
-        """One hop: the model's gains in, the gains to send out (slew-limited, bounded)."""
+    def process(
+        self,
+        model_db: np.ndarray,
+        active: np.ndarray | None = None,
+        settling: np.ndarray | None = None,
+    ) -> SafetyReport:
+        """One hop: the model's gains in, the gains to send out (slew-limited, bounded).
+
+        active, settling (channels,) bool, from models.activity.ActivityGate: while the model
+        rides, a gated channel that is not active holds where it is, and one that is settling
+        (it just began to play) may go down but not up. Bypass and restore ignore them."""
         model_db = np.asarray(model_db, dtype=np.float64)
         if model_db.shape != (self.n,):
             return self.fault(f"gain source returned shape {model_db.shape}, expected ({self.n},)")
@@ -218,12 +237,21 @@ class SafetyStage:
             # Human, protected and locked channels stay; a level the engineer typed (manual) is
             # reached at once (it is their decision); the rest slew towards what is wanted.
             moving = ~(a.held | a.manual_mask)
+            quiet: list[int] = []
             wanted = self._wanted(a, model_db)
+            if active is not None and self.mode is Mode.AUTO:
+                gate = a.gated & moving & ~np.asarray(active, dtype=bool)
+                if gate.any():
+                    moving = moving & ~gate
+                    quiet = np.flatnonzero(gate).tolist()
+                if settling is not None:
+                    no_raise = a.gated & np.asarray(settling, dtype=bool)
+                    wanted = np.where(no_raise, np.minimum(wanted, self._out), wanted)
             stepped = slew_array(self._out, wanted, self.slew_db_per_s * self.hop_s)
             self._out = np.where(moving, stepped, np.where(a.manual_mask, a.manual, self._out))
             if self.mode is Mode.RESTORE and self._at_snapshot():
                 self.mode = Mode.FREEZE
-            return SafetyReport(out_db=self._out.copy(), held=list(a.held_list))
+            return SafetyReport(out_db=self._out.copy(), held=list(a.held_list), quiet=quiet)
 
     def states(self) -> list[str]:
         """Each channel's state value ('auto', 'human', ...), for snapshots."""

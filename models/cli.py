@@ -48,6 +48,9 @@ def add_parsers(verbs: Any) -> None:
     e.add_argument("--workers", type=int, default=None, metavar="W",
                    help="songs evaluated in parallel processes (default: the CPU count, at "
                    "most 4)")  # fmt: skip
+    e.add_argument("--no-gate", action="store_true",
+                   help="the bare gain sources: without the activity gate the engine plays "
+                   "them through (a channel carrying only bleed holds its fader)")  # fmt: skip
     e.set_defaults(handler=cmd_eval)
 
 
@@ -79,7 +82,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     try:
         report = evaluate(args.data, systems, args.out, split=args.split,
                           examples=args.examples, max_songs=args.max_songs,
-                          workers=workers)  # fmt: skip
+                          workers=workers, gate=not args.no_gate)  # fmt: skip
     except EvalError as exc:
         raise CliError(str(exc)) from exc
     print(report["markdown"])

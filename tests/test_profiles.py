@@ -40,12 +40,14 @@ name = "Kick"
 capture = 2
 strip = 5
 protected = true
+gate = false
 """,
     )
     p = load_profile(path)
     assert p.port == 10024  # X-Air default
     assert [(c.capture, c.strip, c.ceiling_db) for c in p.channels] == [(1, 1, 3.0), (2, 5, 3.0)]
     assert p.channels[1].protected and p.channels[0].name == "Kick"
+    assert p.channels[0].gate and not p.channels[1].gate  # the activity gate is on by default
 
 
 @pytest.mark.parametrize(
@@ -66,6 +68,11 @@ protected = true
             "mapped twice",
         ),
         ('output = "x32"\n[[channels]]\ncapture = "one"', "channels[0].capture", "whole number"),
+        (
+            'output = "x32"\n[[channels]]\ncapture = 1\ngate = "off"',
+            "channels[0].gate",
+            "true or false",
+        ),
         ('output = "x32"\nchannels = [', "file", "not valid TOML"),
     ],
 )

@@ -50,7 +50,8 @@ class TargetGains:
 
 
 class PacedSource:
-    """Yields silent hops; before each, waits for `settled()` and records `probe()`; runs the
+    """Yields hops of the same tone on every channel (each plays: the activity gate lets the
+    model ride them all); before each, waits for `settled()` and records `probe()`; runs the
     script's action for that hop (index -> callable)."""
 
     def __init__(
@@ -81,7 +82,11 @@ class PacedSource:
             action = self._script.get(k)
             if action is not None:
                 action()
-            yield np.zeros((self._n, hop_samples), dtype=np.float32)
+            yield self._tone(hop_samples)
+
+    def _tone(self, hop_samples: int) -> np.ndarray:
+        t = np.arange(hop_samples) / RATE
+        return np.tile(0.1 * np.sin(2 * np.pi * 500.0 * t), (self._n, 1)).astype(np.float32)
 
     def stats(self) -> dict[str, int]:
         return {}

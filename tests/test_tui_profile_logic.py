@@ -85,7 +85,7 @@ def test_apply_sets_limits_on_matching_capture_channels() -> None:
     prof = profile(
         [
             ChannelMap(5, 1, floor_db=-30.0, ceiling_db=-10.0, offset_db=2.0),
-            ChannelMap(6, 2, protected=True),
+            ChannelMap(6, 2, protected=True, gate=False),
             ChannelMap(7, 3, floor_db=-20.0, ceiling_db=0.0, offset_db=-1.0),
         ]
     )
@@ -96,6 +96,7 @@ def test_apply_sets_limits_on_matching_capture_channels() -> None:
     assert (c0.floor_db, c0.ceiling_db, c0.offset_db) == (-30.0, -10.0, 2.0)
     assert c0.state is ChannelState.AUTO  # no longer protected by the new profile
     assert c1.state is ChannelState.PROTECTED
+    assert c0.gate and not c1.gate
     assert c2.state is ChannelState.LOCKED and c2.offset_db == 0.0
     out = safety.process([-50.0, 0.0, 0.0]).out_db
     assert out[0] == pytest.approx(-1.2)  # from 0 dB towards the new floor, slew-limited

@@ -100,6 +100,9 @@ def test_the_desks_state_shows_on_every_strip_it_holds() -> None:
     assert shown_state("auto", range_db=6.0) == "auto ±6"
     assert shown_state("human", range_db=6.0) == "human"
     assert shown_state("auto", "freeze", listen=True) == "frozen"
+    assert shown_state("auto", quiet=True, range_db=6.0) == "quiet"  # only bleed: held
+    assert shown_state("human", quiet=True) == "human"
+    assert shown_state("auto", "freeze", quiet=True) == "frozen"
 
 
 def test_typed_digits_make_one_number_within_the_window() -> None:

@@ -119,6 +119,7 @@ class MixerScreen(Screen[None]):
             listen = any(getattr(sink, "listen", False) is True for sink in self.show.sinks)
             relative = getattr(self.show.engine.safety, "ride", "absolute") == "relative"
             link = str(getattr(snap, "link", "live"))
+            quiet = set(getattr(snap, "quiet", ()))
             for i, strip in enumerate(self.strips):
                 settings = channels[i]
                 range_db = getattr(settings, "range_db", None) if relative else None
@@ -129,7 +130,12 @@ class MixerScreen(Screen[None]):
                         model_db=float(snap.model_db[i]),
                         sent_db=float(snap.sent_db[i]),
                         state=shown_state(
-                            snap.states[i], snap.mode, link, listen=listen, range_db=range_db
+                            snap.states[i],
+                            snap.mode,
+                            link,
+                            listen=listen,
+                            range_db=range_db,
+                            quiet=i in quiet,
                         ),
                         offset_db=settings.offset_db,
                         manual_db=settings.manual_db,

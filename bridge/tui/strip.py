@@ -40,6 +40,7 @@ STATE_STYLES = {
     "frozen": Style(color="black", bgcolor="yellow", bold=True),
     "bypass": Style(color="white", bgcolor="red", bold=True),
     "listen": Style(color="cyan"),
+    "quiet": Style(color="green", dim=True),
 }
 _MODE_WORDS = {"freeze": "frozen"}
 """How a strip names the desk's mode when it holds this channel (other modes by their name)."""
@@ -74,10 +75,12 @@ def shown_state(
     *,
     listen: bool = False,
     range_db: float | None = None,
+    quiet: bool = False,
 ) -> str:
     """What a strip's state line says: a lost link first (nothing reaches the console), then the
     channel's own held states, then the desk's mode (freeze shows as `frozen`), then listen
-    mode (the model proposes, nothing is sent), then a relative ride's range (`auto ±6`)."""
+    mode (the model proposes, nothing is sent), then `quiet` (only bleed on the channel: the
+    activity gate holds its fader), then a relative ride's range (`auto ±6`)."""
     if link and link != "live":
         return f"link {link.split(':')[0]}"
     if state in _OWN_STATES:
@@ -86,6 +89,8 @@ def shown_state(
         return _MODE_WORDS.get(mode, mode)
     if listen:
         return "listen"
+    if quiet and state == "auto":
+        return "quiet"
     if range_db is not None and state == "auto":
         return f"auto ±{range_db:g}"
     return state

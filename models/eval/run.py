@@ -192,13 +192,13 @@ def sanity_flag(rows: list[dict[str, Any]], raw_matched: float) -> str | None:
     return f"{NOT_A_GAIN_MIX}: {', '.join(worse)} worse than RAW"
 
 
-def _make_sources(systems: list[str]) -> dict[str, GainSource | None]:
+def _make_sources(systems: list[str], gate: bool = True) -> dict[str, GainSource | None]:
     sources: dict[str, GainSource | None] = {}
     for name in systems:
         if name in CEILINGS:
             continue
         try:
-            sources[name] = make_system(name, None)
+            sources[name] = make_system(name, None, gate)
         except (ValueError, FileNotFoundError) as exc:
             raise EvalError(f"system {name}: {exc}") from exc
     return sources
@@ -249,11 +249,11 @@ def eval_song(
 _WORKER: dict[str, Any] = {}
 
 
-def _worker_init(systems: list[str]) -> None:
+def _worker_init(systems: list[str], gate: bool) -> None:
     from bridge.config import TORCH_THREADS
 
     torch.set_num_threads(TORCH_THREADS)
-    _WORKER["sources"] = _make_sources(systems)
+    _WORKER["sources"] = _make_sources(systems, gate)
 
 
 def _worker_song(
@@ -271,9 +271,12 @@ def evaluate(
     examples: int = 2,
     max_songs: int = 0,
     workers: int = 1,
+    gate: bool = True,
 ) -> dict[str, Any]:
     """Evaluates `systems` on the songs of DIR/split, in `workers` processes (one torch thread
-    each when more than one); returns {"summary", "rows", "flagged", "markdown", ...}."""
+    each when more than one); returns {"summary", "rows", "flagged", "markdown", ...}.
+    gate: play the systems through the activity gate, as the engine does (systems.GatedGains);
+    False: the bare gain sources."""
     unknown = [s for s in systems if s not in KNOWN_SYSTEMS]
     from models.gainsource import GAIN_SOURCES, is_gain_source
 
@@ -284,7 +287,7 @@ def evaluate(
     folders = find_songs(data, split)[: max_songs or None]
     if not folders:
         raise EvalError(f"{data}: no song folders (song.json + channels/, or MedleyDB) found")
-    sources = _make_sources(systems)  # checks every system before any song is read
+    sources = _make_sources(systems, gate)  # checks every system before any song is read
     out.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []
     flags: dict[str, str] = {}
@@ -311,7 +314,7 @@ def evaluate(
         import multiprocessing as mp
 
         ctx = mp.get_context("spawn")
-        with ctx.Pool(min(workers, len(folders)), _worker_init, (systems,)) as pool:
+        with ctx.Pool(min(workers, len(folders)), _worker_init, (systems, gate)) as pool:
             for i, outcome in enumerate(pool.imap(_worker_song, jobs)):
                 done(i, *outcome)
     progress.done()
@@ -319,14 +322,16 @@ def evaluate(
     summary = summarise(rows, systems)
     songs = sorted({r["song"] for r in rows})
     seconds = round(time.perf_counter() - t0, 1)
+    played = "through the activity gate" if gate else "bare gain sources, no activity gate"
     text = (
         f"# Evaluation on {data} ({split}: {len(songs)} songs, "
         f"{len(songs) - len(flags)} averaged; {seconds:g} s with {max(workers, 1)} "
-        f"worker(s))\n\n" + report_markdown(summary, flags)
+        f"worker(s); systems {played})\n\n" + report_markdown(summary, flags)
     )
     (out / "results.md").write_text(text)
     result = {"data": str(data), "split": split, "songs": songs, "systems": systems,
-              "flagged": flags, "summary": summary, "rows": rows, "seconds": seconds}  # fmt: skip
+              "gate": gate, "flagged": flags, "summary": summary, "rows": rows,
+              "seconds": seconds}  # fmt: skip
     (out / "results.json").write_text(json.dumps(result, indent=1) + "\n")
     return {**result, "markdown": text}
 

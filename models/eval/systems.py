@@ -1,14 +1,50 @@
 """Every evaluated system behind the same streaming GainSource interface, hop by hop.
 
-The networks and baselines come from the registry (models.gainsource); ORACLE reads the data
-engine's per-frame oracle gains of the song (so it looks one frame ahead: it is the bound).
+The networks and baselines come from the registry (models.gainsource) and are played as the
+engine plays them: through the activity gate (GatedGains: a channel carrying only bleed holds
+its gain). ORACLE reads the data engine's per-frame oracle gains of the song (so it looks one
+frame ahead: it is the bound).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from bridge.config import SAFETY
+from bridge.safety import slew_array
+from models.activity import ActivityGate
 from models.gainsource import GainSource, check_hop, make_gain_source
+
+
+class GatedGains:
+    """A gain source as the engine's safety stage plays it (bridge.safety): a channel the
+    activity gate finds inactive holds its gain, one that is settling (it just began to play)
+    may go down but not up, the others follow the source at most one slew step per hop. The
+    gain before the first hop is 0 dB (the channels as they arrive)."""
+
+    def __init__(self, source: GainSource) -> None:
+        self.source = source
+        self.name = source.name
+        self.gate = ActivityGate()
+        self._out = np.zeros(0)
+        self._step_db = 0.0
+
+    def reset(self, n_channels: int, sample_rate: int) -> None:
+        self.source.reset(n_channels, sample_rate)
+        self._out = np.zeros(n_channels)
+        self._rate = sample_rate
+        self._step_db = 0.0  # the gate starts on the first hop, which gives the hop length
+
+    def step(self, hop: np.ndarray) -> np.ndarray:
+        wanted = np.asarray(self.source.step(hop), dtype=np.float64)
+        if not self._step_db:
+            hop_s = hop.shape[1] / self._rate
+            self.gate.reset(hop.shape[0], hop_s)
+            self._step_db = SAFETY.slew_db_per_s * hop_s
+        active = self.gate.update_audio(hop)
+        wanted = np.where(self.gate.settling, np.minimum(wanted, self._out), wanted)
+        self._out = np.where(active, slew_array(self._out, wanted, self._step_db), self._out)
+        return self._out.copy()
 
 
 class OracleGains:
@@ -35,11 +71,13 @@ class OracleGains:
         return self.frame_db[row].copy()
 
 
-def make_system(name: str, oracle_db: np.ndarray | None) -> GainSource | None:
-    """A system by name; None for ORACLE on a song without oracle gains."""
+def make_system(name: str, oracle_db: np.ndarray | None, gate: bool = True) -> GainSource | None:
+    """A system by name; None for ORACLE on a song without oracle gains. gate=True: played
+    through the activity gate as the engine plays it (GatedGains); False: the bare source."""
     if name == "oracle":
         return None if oracle_db is None else OracleGains(oracle_db)
-    return make_gain_source(name)
+    source = make_gain_source(name)
+    return GatedGains(source) if gate else source
 
 
 def stream_gains(source: GainSource, audio: np.ndarray, hop: int, sample_rate: int) -> np.ndarray:
