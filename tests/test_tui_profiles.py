@@ -145,10 +145,13 @@ def test_edit_then_save_as_writes_a_profile_that_loads_back_equal(user_dir: Path
             await pilot.press(*"-35", "enter")
             # Row 2: un-map strip 7 to strip 4; then protect it.
             await pilot.press("down", "down", "left", "left", "enter", "4", "enter", "t")
+            # Its activity gate off: editing the "gate" cell (six columns right) toggles it.
+            await pilot.press(*["right"] * 6, "e")
             draft = screen.draft
             assert draft is not None and draft.profile is not None
             assert draft.profile.channels[0].floor_db == -35.0
             assert draft.profile.channels[2].strip == 4 and draft.profile.channels[2].protected
+            assert not draft.profile.channels[2].gate and draft.profile.channels[0].gate
             await pilot.press("s")
             assert screen.query_one(Input).value == "band-copy"
             await pilot.press(*"mine", "enter")

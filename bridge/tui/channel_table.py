@@ -1,4 +1,5 @@
-"""A profile's channel map as a table: capture -> strip, name, floor, ceiling, offset, protect."""
+"""A profile's channel map as a table: capture -> strip, name, floor, ceiling, offset, protect,
+activity gate."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ _GOOD_TYPES: dict[str, tuple[type, ...]] = {
     "strip": (int,),
     "name": (str,),
     "protected": (bool,),
+    "gate": (bool,),
 }
 
 
@@ -25,7 +27,7 @@ def _cell(field: str, value: Any) -> Text:
     # A value of the wrong kind (text typed into a number) is shown red until it is fixed.
     style = "" if typed_ok else "bold red"
     justify: JustifyMethod = "left" if field == "name" else "right"
-    return Text(cell_text(value), style=style, justify=justify)
+    return Text(cell_text(value, field), style=style, justify=justify)
 
 
 class ChannelMapTable(DataTable[Text]):

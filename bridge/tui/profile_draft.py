@@ -19,8 +19,11 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("ceiling_db", "ceil"),
     ("offset_db", "offset"),
     ("protected", "prot"),
+    ("gate", "gate"),
 )
 """The channel-map table: (ChannelMap field, column heading)."""
+SWITCHES = ("protected", "gate")
+"""The true/false columns: editing one toggles it."""
 
 _TRUE = {"yes", "y", "true", "on", "1"}
 _FALSE = {"no", "n", "false", "off", "0", ""}
@@ -83,7 +86,7 @@ def parse_cell(field: str, text: str) -> Any:
     text = text.strip()
     if field == "name":
         return text
-    if field == "protected":
+    if field in SWITCHES:
         low = text.lower()
         if low in _TRUE:
             return True
@@ -98,9 +101,12 @@ def parse_cell(field: str, text: str) -> Any:
     return text
 
 
-def cell_text(value: Any) -> str:
-    """A channel-map value as the table shows it."""
+def cell_text(value: Any, field: str = "") -> str:
+    """A channel-map value as the table shows it (the activity gate, on by default, shows only
+    when it is off)."""
     if isinstance(value, bool):
+        if field == "gate":
+            return "" if value else "off"
         return "yes" if value else ""
     if isinstance(value, float):
         return f"{value:+.1f}" if value else "0.0"

@@ -22,7 +22,15 @@ from bridge.profile_writer import save_profile
 from bridge.profiles import Profile, ProfileError, load_profile
 from bridge.tui.channel_table import ChannelMapTable
 from bridge.tui.confirm import ConfirmScreen
-from bridge.tui.profile_draft import Draft, ProfileEntry, check_line, parse_cell, scan, short_path
+from bridge.tui.profile_draft import (
+    SWITCHES,
+    Draft,
+    ProfileEntry,
+    check_line,
+    parse_cell,
+    scan,
+    short_path,
+)
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 LIST_WIDTH = 24
@@ -243,8 +251,8 @@ class ProfilesScreen(Screen[None]):
             self.say("nothing to edit here", error=True)
             return
         row, field = self.table.cursor_field
-        if field == "protected":
-            self.action_toggle_protected()
+        if field in SWITCHES:
+            self._toggle(field)
             return
         self._edit_cell = (row, field)
         value = draft.rows[row].get(field, "")
@@ -258,12 +266,16 @@ class ProfilesScreen(Screen[None]):
         self.action_edit()
 
     def action_toggle_protected(self) -> None:
+        self._toggle("protected")
+
+    def _toggle(self, field: str) -> None:
+        """A true/false column of the row under the cursor flips (a missing gate is on)."""
         draft = self.draft
         if draft is None or not draft.rows:
             return
         row, _ = self.table.cursor_field
-        now = draft.rows[row].get("protected")
-        self._set(draft, row, "protected", now is not True)
+        now = draft.rows[row].get(field, field == "gate")
+        self._set(draft, row, field, now is not True)
 
     def _set(self, draft: Draft, row: int, field: str, value: object) -> None:
         draft.set_cell(row, field, value)
