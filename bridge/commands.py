@@ -77,16 +77,27 @@ def _gain_source(name: str | None) -> GainSource:
 
 
 def _progress_printer(show: Show, every_s: float = 2.0) -> Callable[[HopSnapshot], None]:
-    """A listener that logs a compact line of sent gains every `every_s` of audio."""
+    """A listener that logs a compact line of sent gains every `every_s` of audio; a channel
+    the activity gate holds (only bleed on it) is marked `q`."""
     names = [n[:6] for n in show.names]
     hops_per_line = max(1, round(every_s / show.engine.hop_s))
 
     def on_hop(snap: HopSnapshot) -> None:
         if (snap.index + 1) % hops_per_line:
             return
-        gains = "  ".join(f"{n} {g:+5.1f}" for n, g in zip(names, snap.sent_db, strict=False))
+        quiet = set(snap.quiet)
+        gains = "  ".join(
+            f"{n} {g:+5.1f}{'q' if i in quiet else ' '}"
+            for i, (n, g) in enumerate(zip(names, snap.sent_db, strict=False))
+        )
+        legend = "  (q: only bleed, held)" if quiet else ""
         log.info(
-            "t=%6.2fs  %s  [%.2f ms/hop, %d misses]", snap.t, gains, snap.compute_ms, snap.misses
+            "t=%6.2fs  %s [%.2f ms/hop, %d misses]%s",
+            snap.t,
+            gains,
+            snap.compute_ms,
+            snap.misses,
+            legend,
         )
 
     return on_hop

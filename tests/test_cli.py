@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -127,7 +128,12 @@ def test_demo_runs_the_whole_chain_headless(tmp_path: Path) -> None:
     assert "connected 127.0.0.1" in summary and '"deadline_misses": 0' in summary
     assert '"stopped_by": "end of source"' in summary
     assert (show / "show.RPP").read_text().count("<VOLENV2") == 8
-    assert "mixing 8 channels" in (show / "show.log").read_text()
+    log_text = (show / "show.log").read_text()
+    assert "mixing 8 channels" in log_text
+    # At t = 2 s the intro (keys, organ) plays: the bleed-only kick is held and marked quiet.
+    line = next(ln for ln in log_text.splitlines() if "t=  2.00s" in ln)
+    assert re.search(r"Kick\s+[-+]\d+\.\dq", line) and "(q: only bleed, held)" in line
+    assert re.search(r"Keys\s+[-+]\d+\.\d ", line)
     # A second show never reuses the folder.
     res = ailive("demo", "--headless", "--fast", "--seconds", "1", "--out", str(out))
     assert res.returncode == 0, res.stderr
