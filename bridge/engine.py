@@ -462,7 +462,7 @@ class Engine:
         power = np.einsum("ij,ij->i", clean, clean, dtype=np.float64) / clean.shape[1]
         rms_db = _level_db(np.sqrt(power))
         active = self.gate.update(power)
-        quiet: list[int] = []
+        quiet: list[int] | None = None
 
         self._expire_human_holds()
         link, held = self._watch_links()
@@ -525,7 +525,7 @@ class Engine:
             link=link or "live",
             alarm=self.alarm,
             source_lost=self.source_lost,
-            quiet=quiet,
+            quiet=self.safety.quiet(active) if quiet is None else quiet,
         )
         self.latest = snap
         if self.on_hop is not None:

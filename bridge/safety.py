@@ -240,7 +240,7 @@ class SafetyStage:
             quiet: list[int] = []
             wanted = self._wanted(a, model_db)
             if active is not None and self.mode is Mode.AUTO:
-                gate = a.gated & moving & ~np.asarray(active, dtype=bool)
+                gate = self._gate_mask(a, active)
                 if gate.any():
                     moving = moving & ~gate
                     quiet = np.flatnonzero(gate).tolist()
@@ -252,6 +252,19 @@ class SafetyStage:
             if self.mode is Mode.RESTORE and self._at_snapshot():
                 self.mode = Mode.FREEZE
             return SafetyReport(out_db=self._out.copy(), held=list(a.held_list), quiet=quiet)
+
+    def quiet(self, active: np.ndarray) -> list[int]:
+        """The channels the activity gate holds for this `active` mask (what `process` reports
+        as `quiet`), for a hop the stage did not run (a link down, a missed deadline)."""
+        with self._lock:
+            if self.mode is not Mode.AUTO:
+                return []
+            return np.flatnonzero(self._gate_mask(self._settings(), active)).tolist()
+
+    @staticmethod
+    def _gate_mask(a: _Arrays, active: np.ndarray) -> np.ndarray:
+        """Gated channels the model would move (auto, not held or manual) that are inactive."""
+        return a.gated & ~(a.held | a.manual_mask) & ~np.asarray(active, dtype=bool)
 
     def states(self) -> list[str]:
         """Each channel's state value ('auto', 'human', ...), for snapshots."""

@@ -123,6 +123,18 @@ def test_bypass_and_a_person_are_not_held_by_the_gate() -> None:
     assert report.out_db[1] == -3.0 and report.quiet == [0]
 
 
+def test_quiet_is_known_on_a_hop_the_stage_did_not_run() -> None:
+    """A link down or a missed deadline skips `process`: the TUI still shows which channels the
+    gate holds, the same ones `process` would report."""
+    stage = SafetyStage(3, HOP_S)
+    stage.set_state(2, ChannelState.HUMAN, -5.0)
+    inactive = np.array([True, False, False])
+    assert stage.quiet(inactive) == [1]  # the person's channel is theirs, not quiet
+    assert stage.process(np.zeros(3), inactive).quiet == [1]
+    stage.set_mode(Mode.FREEZE)
+    assert stage.quiet(inactive) == []
+
+
 def _intro(gate: bool) -> tuple[list[str], np.ndarray, list[HopSnapshot]]:
     """The demo's intro through the engine with the shipped ALM-MR, relative ride from 0 dB
     faders, as `ailive demo` runs it; gate=False turns the gate off on every channel."""
