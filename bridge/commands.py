@@ -610,6 +610,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             ride="relative" if profile.mode == "relative" else "absolute",
             start_frozen=args.start_frozen,
             deadline_policy=profile.deadline,
+            gate=profile.activity.gate(),
         )
     except CliError:
         for sink in sinks:

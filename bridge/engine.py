@@ -128,6 +128,8 @@ class Engine:
             snapshot the outputs read at connect).
         start_frozen: every channel starts locked (held where the console has it); the
             engineer arms them one by one (the TUI's lock key).
+        gate: the activity gate (models.activity; a profile's [activity] table), default levels
+            when None.
         recorder, mix_outputs: direct mode: the gains are applied to the audio, and the mono mix
             goes to the recorder (a file at the end) and each mix output (e.g. a sound card).
     """
@@ -148,6 +150,7 @@ class Engine:
         start_frozen: bool = False,
         deadline_policy: DeadlinePolicy | None = None,
         on_event: Callable[[str, dict[str, Any]], None] | None = None,
+        gate: ActivityGate | None = None,
     ) -> None:
         self.source = source
         self.gain_source = gain_source
@@ -171,7 +174,7 @@ class Engine:
         self.on_hop = on_hop
         self.n = source.n_channels
         self.safety = SafetyStage(self.n, self.hop_s, ride=ride)
-        self.gate = ActivityGate()
+        self.gate = gate or ActivityGate()
         """Which channels carry their own signal: the others hold where they are."""
         self.gate.reset(self.n, self.hop_s)
         if start_frozen:

@@ -15,6 +15,7 @@ from bridge.channels import parse_channels
 from bridge.config import MAPPINGS_DIR, SAFETY, USER_MAPPINGS_DIR, X32_PORT, XAIR_PORT
 from bridge.engine import FALLBACKS, DeadlinePolicy
 from bridge.outputs.midi.law import FaderLaw, LawError, LinearDbLaw, make_law
+from models.activity import GateSettings
 
 OUTPUT_KINDS = ("x32", "xair", "reaper", "mackie", "cc")
 """x32: X32/M32 OSC; xair: X-Air/MR OSC; reaper: REAPER OSC; mackie: Mackie Control; cc: MIDI CC."""
@@ -112,6 +113,8 @@ class Profile:
     (the safe default) or adopted as the model's new base."""
     deadline: DeadlinePolicy = field(default_factory=DeadlinePolicy)
     """[deadline]: when sustained deadline misses switch to the auto-fader or freeze."""
+    activity: GateSettings = field(default_factory=GateSettings)
+    """[activity]: the levels at which a channel counts as carrying only bleed (held)."""
 
 
 _TOP_KEYS = {
@@ -135,6 +138,7 @@ _TOP_KEYS = {
     "mode",
     "on_resync",
     "deadline",
+    "activity",
 }
 _CH_KEYS = {
     "capture",
@@ -299,6 +303,26 @@ def _parse_output_fields(data: dict[str, Any], path: Path, prof: Profile) -> Non
     if prof.output == "mackie" and prof.bank_size != 8:
         raise ProfileError(path, "bank_size", "a Mackie Control unit banks by 8 strips")
     prof.deadline = _parse_deadline(data.get("deadline", {}), path)
+    prof.activity = _parse_activity(data.get("activity", {}), path)
+
+
+def _parse_activity(raw: Any, path: Path) -> GateSettings:
+    """[activity] relative_db (below the loudest channel) and floor_dbfs: the activity gate."""
+    if not isinstance(raw, dict):
+        raise ProfileError(path, "activity", "must be an [activity] table")
+    unknown = set(raw) - {"relative_db", "floor_dbfs"}
+    if unknown:
+        raise ProfileError(
+            path,
+            f"activity.{sorted(unknown)[0]}",
+            "unknown field; allowed: floor_dbfs, relative_db",
+        )
+    default = GateSettings()
+    relative = _num(
+        path, "activity.relative_db", raw.get("relative_db", default.relative_db), 6.0, 90.0
+    )
+    floor = _num(path, "activity.floor_dbfs", raw.get("floor_dbfs", default.floor_dbfs), -120, -20)
+    return GateSettings(relative_db=relative, floor_dbfs=floor)
 
 
 def _parse_deadline(raw: Any, path: Path) -> DeadlinePolicy:

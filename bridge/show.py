@@ -21,6 +21,7 @@ from bridge.outputs.automation import AutomationRecorder
 from bridge.outputs.base import GainSink
 from bridge.recover import RecoverError, read_gains
 from bridge.sources import AudioSource
+from models.activity import ActivityGate
 from models.gainsource import GainSource
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ class Show:
         start_frozen: bool = False,
         deadline_policy: DeadlinePolicy | None = None,
         rpp_sources: list[Path] | None = None,
+        gate: ActivityGate | None = None,
     ) -> None:
         self.source = source
         self.gain_source = gain_source
@@ -101,6 +103,7 @@ class Show:
             start_frozen=start_frozen,
             deadline_policy=deadline_policy,
             on_event=self._on_event,
+            gate=gate,
         )
         self._progress_hops = max(1, round(PROGRESS_EVERY_S / self.engine.hop_s))
         self.done = threading.Event()

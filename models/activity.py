@@ -23,9 +23,24 @@ more 0.08 dB.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 _EPS = 1e-12
+
+
+@dataclass(frozen=True)
+class GateSettings:
+    """The gate's two levels, as a profile's [activity] table sets them."""
+
+    relative_db: float = 20.0
+    """A channel this far below the loudest one carries bleed only."""
+    floor_dbfs: float = -60.0
+    """A channel quieter than this carries nothing."""
+
+    def gate(self) -> ActivityGate:
+        return ActivityGate(relative_db=self.relative_db, floor_dbfs=self.floor_dbfs)
 
 
 class ActivityGate:
@@ -41,8 +56,8 @@ class ActivityGate:
 
     def __init__(
         self,
-        relative_db: float = 20.0,
-        floor_dbfs: float = -60.0,
+        relative_db: float = GateSettings.relative_db,
+        floor_dbfs: float = GateSettings.floor_dbfs,
         window_s: float = 0.4,
         settle_s: float = 1.0,
         rest_s: float = 2.0,

@@ -14,7 +14,7 @@ import models.demo
 from bridge.engine import Engine, HopSnapshot
 from bridge.safety import ChannelState, Mode, SafetyStage
 from bridge.sources import FileSource
-from models.activity import ActivityGate
+from models.activity import ActivityGate, GateSettings
 from models.eval.systems import GatedGains, make_system
 from models.gainsource import UnityGains, checkpoint_path
 from models.song import load_song
@@ -135,20 +135,24 @@ def test_quiet_is_known_on_a_hop_the_stage_did_not_run() -> None:
     assert stage.quiet(inactive) == []
 
 
-def _intro(gate: bool) -> tuple[list[str], np.ndarray, list[HopSnapshot]]:
+def _intro(
+    gate: bool, settings: GateSettings | None = None, hops: int = SHOW_HOPS
+) -> tuple[list[str], np.ndarray, list[HopSnapshot]]:
     """The demo's intro through the engine with the shipped ALM-MR, relative ride from 0 dB
-    faders, as `ailive demo` runs it; gate=False turns the gate off on every channel."""
+    faders, as `ailive demo` runs it; gate=False turns the gate off on every channel;
+    `settings`: a profile's [activity] levels."""
     if not checkpoint_path("alm-mr").is_file():
         pytest.skip("no shipped ALM-MR checkpoint")
     from models.gainsource import make_gain_source
 
     song = load_song(DEMO)
-    source = FileSource(song, realtime=False, seconds=SHOW_HOPS * HOP_S)
+    source = FileSource(song, realtime=False, seconds=hops * HOP_S)
     snaps: list[HopSnapshot] = []
+    levels = None if settings is None else settings.gate()
     engine = Engine(source, make_gain_source("alm-mr"), ride="relative", deadline_s=math.inf,
-                    on_hop=snaps.append)  # fmt: skip
-    for settings in engine.safety.channels:
-        settings.gate = gate
+                    on_hop=snaps.append, gate=levels)  # fmt: skip
+    for channel in engine.safety.channels:
+        channel.gate = gate
     engine.run()
     return song.names, np.array([s.sent_db for s in snaps]), snaps
 
@@ -187,6 +191,14 @@ def test_without_the_gate_the_model_rides_bleed_up() -> None:
     names, sent, _ = _intro(gate=False)
     idx = [names.index(n) for n in BLEED_ONLY]
     assert sent[INTRO_HOPS, idx].min() > 3.0
+
+
+def test_a_profile_s_activity_levels_reach_the_engine() -> None:
+    """[activity] relative_db = 40: the kick's bleed (about 24 dB under the keys in the intro)
+    now counts as playing; the bass (about 45 dB under, a DI with no bleed) still does not."""
+    names, _, snaps = _intro(gate=True, settings=GateSettings(relative_db=40.0), hops=40)
+    quiet = set(snaps[-1].quiet)
+    assert names.index("Kick") not in quiet and names.index("Bass") in quiet
 
 
 def test_eval_plays_systems_through_the_gate() -> None:

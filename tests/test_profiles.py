@@ -8,6 +8,7 @@ import pytest
 
 from bridge.config import MAPPINGS_DIR
 from bridge.profiles import ProfileError, discover, load_profile
+from models.activity import GateSettings
 
 
 def write(tmp_path: Path, text: str, name: str = "p.toml") -> Path:
@@ -48,6 +49,15 @@ gate = false
     assert [(c.capture, c.strip, c.ceiling_db) for c in p.channels] == [(1, 1, 3.0), (2, 5, 3.0)]
     assert p.channels[1].protected and p.channels[0].name == "Kick"
     assert p.channels[0].gate and not p.channels[1].gate  # the activity gate is on by default
+    assert p.activity == GateSettings()  # no [activity] table: the default levels
+
+
+def test_activity_table_sets_the_gate_levels(tmp_path: Path) -> None:
+    path = write(tmp_path, 'output = "x32"\nchannels = "1-4"\n[activity]\nrelative_db = 30\n')
+    p = load_profile(path)
+    assert p.activity == GateSettings(relative_db=30.0, floor_dbfs=-60.0)
+    gate = p.activity.gate()
+    assert (gate.relative_db, gate.floor_dbfs) == (30.0, -60.0)
 
 
 @pytest.mark.parametrize(
@@ -73,6 +83,12 @@ gate = false
             "channels[0].gate",
             "true or false",
         ),
+        (
+            'output = "x32"\nchannels = "1-4"\n[activity]\nrelative_db = 2',
+            "activity.relative_db",
+            "from",
+        ),
+        ('output = "x32"\nchannels = "1-4"\n[activity]\nratio = 2', "activity.ratio", "unknown"),
         ('output = "x32"\nchannels = [', "file", "not valid TOML"),
     ],
 )
