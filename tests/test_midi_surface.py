@@ -23,7 +23,7 @@ from bridge.outputs.base import GainSink
 from bridge.outputs.midi import mackie
 from bridge.outputs.midi.law import LinearDbLaw, db_to_value
 from bridge.outputs.midi.mappings import CcMapping, MackieMapping
-from bridge.outputs.midi.ports import MidiPort, MidiPortError, open_port
+from bridge.outputs.midi.ports import MidiPort, MidiPortError, PolledInput, open_port
 from bridge.outputs.midi.surface import MidiSurface
 from tests.fakes import FakeMackieHost, HostLoop, send_to
 from tests.paced import wait_until
@@ -150,7 +150,11 @@ def jack_server() -> Iterator[str]:
 def test_mackie_round_trip_over_jack_midi(jack_server: str) -> None:
     ours = open_port("jack", "ailive-mcu", virtual=True, client_name="AiLive")
     backend = mido.Backend("mido.backends.rtmidi/UNIX_JACK", load=True)
-    their_in = backend.open_input(next(n for n in backend.get_input_names() if "ailive-mcu" in n))
+    # The host's side reads by polling too: a mido input (a Python callback on JACK's thread)
+    # can hang the process when it closes on a busy machine (bridge.outputs.midi.ports).
+    import rtmidi
+
+    their_in = PolledInput(rtmidi.API_UNIX_JACK, "ailive-mcu", virtual=False, client_name="Host")
     their_out = backend.open_output(
         next(n for n in backend.get_output_names() if "ailive-mcu" in n)
     )

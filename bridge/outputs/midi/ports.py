@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from types import TracebackType
 from typing import Any
 
@@ -54,6 +54,53 @@ class MidiPort:
         self.close()
 
 
+class PolledInput:
+    """An rtmidi input read by polling (`iter_pending`, as a mido input): RtMidi queues what
+    arrives itself, so its JACK (or ALSA) thread never calls into Python.
+
+    mido's rtmidi input registers a Python callback, and its `close` registers it again before
+    closing the port. Closing while that thread waited for the interpreter lock let libjack
+    cancel the thread mid-wait: it died holding the lock's mutex and the whole process hung
+    (seen in the JACK MIDI surface test under a busy loop per core, 1 run in 7; gdb showed the
+    GIL mutex owned by a thread that no longer existed). A show's engine would hang the same
+    way when its surface closes."""
+
+    def __init__(self, api: int, name: str, *, virtual: bool, client_name: str | None) -> None:
+        import rtmidi
+
+        self._rt = rtmidi.MidiIn(rtapi=api, name=client_name or "AiLive")
+        try:
+            if virtual:
+                self._rt.open_virtual_port(name)
+            else:
+                ports = self._rt.get_ports()
+                self._rt.open_port(ports.index(_find(ports, name, "input")))
+        except BaseException:
+            self._rt.delete()
+            raise
+        self._rt.ignore_types(sysex=False, timing=False, active_sense=True)
+
+    def iter_pending(self) -> Iterator[Any]:
+        import mido
+
+        while True:
+            got = self._rt.get_message()
+            if got is None:
+                return
+            try:
+                yield mido.Message.from_bytes(got[0])
+            except ValueError:  # bytes that are no MIDI message: dropped, as mido does
+                continue
+
+    def close(self) -> None:
+        if not self._rt.is_deleted:
+            self._rt.close_port()
+            self._rt.delete()
+
+
+_RTMIDI_APIS = {"rtmidi": "API_UNSPECIFIED", "jack": "API_UNIX_JACK"}
+
+
 def _find(names: list[str], wanted: str, direction: str) -> str:
     for name in names:
         if wanted in name:
@@ -91,22 +138,20 @@ def open_port(
         raise MidiPortError(
             f"unknown MIDI transport {transport!r}; allowed: tcp, {', '.join(BACKENDS)}"
         )
+    import rtmidi
+
     backend = mido.Backend(BACKENDS[transport], load=True)
+    api = getattr(rtmidi, _RTMIDI_APIS[transport])
     try:
         if virtual:
             out = backend.open_output(name, virtual=True, client_name=client_name)
-            try:
-                inp = backend.open_input(name, virtual=True, client_name=client_name)
-            except Exception:
-                out.close()
-                raise
         else:
             out = backend.open_output(_find(backend.get_output_names(), name, "output"))
-            try:
-                inp = backend.open_input(_find(backend.get_input_names(), name, "input"))
-            except Exception:
-                out.close()
-                raise
+        try:
+            inp = PolledInput(api, name, virtual=virtual, client_name=client_name)
+        except Exception:
+            out.close()
+            raise
     except MidiPortError:
         raise
     except Exception as exc:  # rtmidi raises SystemError/OSError/its own errors
