@@ -8,17 +8,19 @@ frame ahead: it is the bound).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from bridge.config import SAFETY
-from bridge.safety import slew_array
+from bridge.safety import SafetyStage
 from models.activity import ActivityGate
 from models.gainsource import GainSource, check_hop, make_gain_source
 
 
 class GatedGains:
-    """A gain source as the engine's safety stage plays it (bridge.safety): a channel the
-    activity gate finds inactive holds its gain, one that is settling (it just began to play)
+    """A gain source as the engine's safety stage plays it: the stage itself (bridge.safety),
+    fed by an activity gate, with no floor or ceiling (the systems' own ranges are measured). A
+    channel the gate finds inactive holds its gain, one that is settling (it just began to play)
     may go down but not up, the others follow the source at most one slew step per hop. The
     gain before the first hop is 0 dB (the channels as they arrive)."""
 
@@ -26,25 +28,23 @@ class GatedGains:
         self.source = source
         self.name = source.name
         self.gate = ActivityGate()
-        self._out = np.zeros(0)
-        self._step_db = 0.0
+        self._stage: SafetyStage | None = None
 
     def reset(self, n_channels: int, sample_rate: int) -> None:
         self.source.reset(n_channels, sample_rate)
-        self._out = np.zeros(n_channels)
-        self._rate = sample_rate
-        self._step_db = 0.0  # the gate starts on the first hop, which gives the hop length
+        self._n, self._rate = n_channels, sample_rate
+        self._stage = None  # made on the first hop, which gives the hop length
 
     def step(self, hop: np.ndarray) -> np.ndarray:
-        wanted = np.asarray(self.source.step(hop), dtype=np.float64)
-        if not self._step_db:
+        wanted = self.source.step(hop)
+        if self._stage is None:
             hop_s = hop.shape[1] / self._rate
-            self.gate.reset(hop.shape[0], hop_s)
-            self._step_db = SAFETY.slew_db_per_s * hop_s
+            self.gate.reset(self._n, hop_s)
+            self._stage = SafetyStage(self._n, hop_s)
+            for settings in self._stage.channels:
+                settings.floor_db, settings.ceiling_db = -math.inf, math.inf
         active = self.gate.update_audio(hop)
-        wanted = np.where(self.gate.settling, np.minimum(wanted, self._out), wanted)
-        self._out = np.where(active, slew_array(self._out, wanted, self._step_db), self._out)
-        return self._out.copy()
+        return self._stage.process(wanted, active, self.gate.settling).out_db
 
 
 class OracleGains:
