@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import io
 import os
 import platform
@@ -84,6 +85,8 @@ class Result:
     refresh_cpu_ms: list[float]
     ui_cpu_s: float
     behind: list[int]
+    drawn: list[int]
+    gc_ms: list[float]
     misses: int
     hops: int
     engine_ms: list[float]
@@ -92,6 +95,12 @@ class Result:
     @property
     def fps(self) -> float:
         return len(self.update_ms) / self.seconds
+
+    @property
+    def drawn_share(self) -> float:
+        """The share of the engine's hops that some frame showed (the others were replaced by a
+        later hop before the UI drew them)."""
+        return min(len(set(self.drawn)) / max(self.hops, 1), 1.0)
 
 
 def _instrument(app: MixerApp, console: Console) -> dict[str, list[float]]:
@@ -106,7 +115,20 @@ def _instrument(app: MixerApp, console: Console) -> dict[str, list[float]]:
         "update_cpu": [],
         "refresh_cpu": [],
         "behind": [],
+        "drawn": [],
+        "gc": [],
     }
+    started: list[float] = []
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[:] = [time.perf_counter()]
+        elif started:
+            times["gc"].append((time.perf_counter() - started[0]) * 1000)
+
+    # One measurement at a time: the previous case's hook goes.
+    gc.callbacks[:] = [c for c in gc.callbacks if getattr(c, "__name__", "") != "on_gc"]
+    gc.callbacks.append(on_gc)
     screen = app.mixer
     update = screen._on_timer_update
     display = app._display
@@ -128,6 +150,8 @@ def _instrument(app: MixerApp, console: Console) -> dict[str, list[float]]:
         latest = app.show.engine.latest
         if latest is not None and snapshot is not None:
             times["behind"].append(latest.index - snapshot.index)
+        if snapshot is not None:
+            times["drawn"].append(snapshot.index)
 
     def timed_display(screen: Any, renderable: Any) -> None:
         render: Callable[[Console], str] | None = getattr(renderable, "render_segments", None)
@@ -163,6 +187,8 @@ def _result(
         out["refresh_cpu"],
         out["cpu"],
         out["behind"],
+        out["drawn"],
+        out["gc"],
         out["misses"],
         hops,
         engine,
@@ -301,14 +327,18 @@ def report(results: list[Result], seconds: float, load: float, source: str, mode
         "- UI CPU / frame: the UI thread's CPU time over the run divided by the frames drawn "
         "(everything the UI thread did: messages, timers, layout, painting);",
         "- behind: hops the engine had finished past the one drawn, at each draw;",
+        "- drawn: the share of the engine's hops that a frame showed (hops come 20 a second, so "
+        "20 fps is every hop);",
+        "- GC max: the UI process's longest garbage collection in the run;",
         "- engine: the gain source's compute per hop meanwhile, p50 / p99 ms, and the same show "
         "run headless just after (no UI) when the gain source is not the auto-fader.",
         "",
         "| channels | terminal | fps | update p50 / p99 ms | update CPU p50 / p99 | "
         "refresh p50 / p99 ms | refresh CPU p50 / p99 | encode p50 / p99 ms | "
-        "UI CPU / frame ms | UI CPU % | behind max | misses | engine p50 / p99 ms "
+        "UI CPU / frame ms | UI CPU % | behind max | drawn | GC max ms | misses | "
+        "engine p50 / p99 ms "
         "| headless p50 / p99 ms |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         per_frame = r.ui_cpu_s * 1000 / max(len(r.update_ms), 1)
@@ -320,7 +350,8 @@ def report(results: list[Result], seconds: float, load: float, source: str, mode
             f"{_pct(r.refresh_cpu_ms, 50):.2f} / {_pct(r.refresh_cpu_ms, 99):.2f} | "
             f"{_pct(r.encode_ms, 50):.2f} / {_pct(r.encode_ms, 99):.2f} | "
             f"{per_frame:.2f} | {100 * r.ui_cpu_s / r.seconds:.0f} | "
-            f"{max(r.behind, default=0)} | {r.misses} of {r.hops} | "
+            f"{max(r.behind, default=0)} | {100 * r.drawn_share:.2f} % | "
+            f"{max(r.gc_ms, default=0):.1f} | {r.misses} of {r.hops} | "
             f"{_pct(r.engine_ms, 50):.2f} / {_pct(r.engine_ms, 99):.2f} | "
             + (
                 f"{_pct(r.headless_ms, 50):.2f} / {_pct(r.headless_ms, 99):.2f} |"
@@ -354,7 +385,8 @@ def main() -> None:
         print(
             f"{channels} ch {size[0]}x{size[1]}: {r.fps:.1f} fps, update p50 "
             f"{_pct(r.update_ms, 50):.2f} ms p99 {_pct(r.update_ms, 99):.2f} ms, refresh p50 "
-            f"{_pct(r.refresh_ms, 50):.2f} ms p99 {_pct(r.refresh_ms, 99):.2f} ms, engine p50 "
+            f"{_pct(r.refresh_ms, 50):.2f} ms p99 {_pct(r.refresh_ms, 99):.2f} ms, drawn "
+            f"{100 * r.drawn_share:.2f} %, GC max {max(r.gc_ms, default=0):.1f} ms, engine p50 "
             f"{_pct(r.engine_ms, 50):.2f} p99 {_pct(r.engine_ms, 99):.2f} ms",
             flush=True,
         )
@@ -375,7 +407,9 @@ def long_run(minutes: float, source: str, load: float) -> None:
     text += (
         f"\nLong run: {r.hops} hops in {r.seconds / 60:.1f} min, {r.misses} deadline misses, "
         f"engine p99 {_pct(r.engine_ms, 99):.2f} ms (max {max(r.engine_ms, default=0):.2f}) "
-        f"vs headless p99 {_pct(r.headless_ms, 99):.2f} ms (30 s), {r.fps:.1f} fps.\n"
+        f"vs headless p99 {_pct(r.headless_ms, 99):.2f} ms (30 s), {r.fps:.1f} fps, "
+        f"{100 * r.drawn_share:.2f} % of the hops drawn, longest UI collection "
+        f"{max(r.gc_ms, default=0):.1f} ms.\n"
     )
     RESULTS_LONG.parent.mkdir(exist_ok=True)
     RESULTS_LONG.write_text(text)

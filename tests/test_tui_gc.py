@@ -1,6 +1,8 @@
 """The TUI's garbage: drawing frames of 32 strips at 330x45 makes no full collection (each one
 was a 40-150 ms stall, every ~0.9 s at 20 fps, with Python's default thresholds), and the app
-leaves the collector as it found it.
+leaves the collector as it found it. (Since the drawn lines are no longer reference cycles,
+tests/test_tui_strip_cycles.py, the frames make far less garbage: 8 young collections in these
+80 frames, against 20 or more before.)
 
 Real app (headless `run_test`), real compositor, hops handed to the mixer screen.
 """
@@ -54,6 +56,6 @@ def test_frames_of_32_strips_make_no_full_collection(tmp_path: Path) -> None:
             await pilot.press("q")
 
     asyncio.run(body())
-    assert collections[0] >= 20  # the frames made their garbage (young collections ran)...
-    assert collections[2] == 0  # ...and it was freed young: no full collection
+    assert collections[0] >= 1  # the frames allocated: the collector ran while they drew...
+    assert collections[2] == 0  # ...and made no full collection
     assert gc.get_threshold() == before

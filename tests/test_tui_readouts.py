@@ -105,7 +105,7 @@ def test_a_strip_draws_its_own_right_edge(tmp_path: Path) -> None:
     asyncio.run(body())
 
 
-def test_the_sparkline_follows_every_other_hop_and_at_once_on_another_channel(
+def test_the_sparkline_skips_the_timing_line_frame_and_follows_another_channel_at_once(
     tmp_path: Path,
 ) -> None:
     app = app_for(tmp_path)
@@ -125,7 +125,12 @@ def test_the_sparkline_follows_every_other_hop_and_at_once_on_another_channel(
                 shown.append(label())
             now = [f"now {hop(2, k).sent_db[0]:+.1f} dB" for k in range(6)]
             assert len(set(now)) == 6  # the sent gain moved every hop
-            assert [n in s for n, s in zip(now, shown, strict=True)] == [True, False] * 3
+            # Every other hop (0, 2), but not on the frame that renews the timing line (hop 4,
+            # READOUT_FRAMES): one frame later there, so the two are never redrawn together.
+            assert READOUT_FRAMES == 4
+            assert [n in s for n, s in zip(now, shown, strict=True)] == [
+                True, False, True, False, False, True
+            ]  # fmt: skip
             await pilot.press("right")  # another channel: its sparkline at once
             await pilot.pause()
             assert (
@@ -139,6 +144,33 @@ def test_the_sparkline_follows_every_other_hop_and_at_once_on_another_channel(
             app.mixer.settle_readouts()
             app.mixer.settle_readouts()  # no hop since the last tick: the latest is shown
             assert f"now {snap.sent_db[1]:+.1f}" in label()
+            await pilot.press("q")
+
+    asyncio.run(body())
+
+
+def test_the_strips_renew_their_readouts_on_different_frames(tmp_path: Path) -> None:
+    """A quarter of the strips renew their numbers each frame (by index), not all of them every
+    fourth frame: the frames that redrew every number were the slowest to composite."""
+    app = app_for(tmp_path, n=4)
+    app.mixer.readout_settle_s = 3600.0
+
+    async def body() -> None:
+        async with app.run_test(size=(100, 30)) as pilot:
+            strips = app.mixer.strips
+            app.mixer.draw(with_levels(hop(4, 0), -40.0, -50.0, 0.5))  # every strip shows it
+            await pilot.pause()
+            before = [line(s, "pk") for s in strips]
+            assert before == ["pk  -40.0"] * 4
+            for k in range(1, 9):
+                app.mixer.draw(with_levels(hop(4, k), -40.0 + 3 * k, -50.0, 0.5))
+                await pilot.pause()
+                now = [line(s, "pk") for s in strips]
+                renewed = [i for i in range(4) if now[i] != before[i]]
+                assert renewed == [(-k) % READOUT_FRAMES], k  # one strip a frame, in turn
+                before = now
+            # Each strip still shows the highest peak since its own last readout.
+            assert line(strips[0], "pk") == f"pk  {-40.0 + 3 * 8:.1f}"
             await pilot.press("q")
 
     asyncio.run(body())

@@ -28,13 +28,19 @@ from bridge.tui.messages import EngineFinished, HopUpdate
 from bridge.tui.mixer_screen import MixerScreen
 from bridge.tui.overrides import OverrideDesk
 from bridge.tui.profiles_screen import ProfilesScreen
+from bridge.tui.strip_cycles import install as install_strip_cycles
 
 log = logging.getLogger(__name__)
 
-FRAME_S = 0.04
-"""At most 25 renders a second. Hops come 20 a second; a throttle of exactly the hop period
-coalesces a hop that comes a little early after one drawn late (jitter): of ~180 hops at
-330x45, 9 were coalesced at 50 ms and 4-5 at 40 ms (two runs each)."""
+install_strip_cycles()  # every drawn line freed when dropped, not by the collector
+
+FRAME_S = 0.02
+"""The shortest time between two renders (at most 50 a second): only a burst of hops (an engine
+catching up) is coalesced. Hops come 20 a second, so a hop is drawn when it comes. A longer
+throttle delays the render of a hop that comes early after one drawn late, and the renders then
+lock on to lag the hops by up to the throttle: at 40 ms a render came 35-40 ms after its hop,
+and whenever the screen's refresh ran long the next hop replaced it (2-12 % of the hops at
+330x45 with 32 strips, measured with benchmarks/tui_frame.py's `drawn`)."""
 HISTORY_S = 10.0
 QUIT_WAIT_S = 1.0
 DONE_POLL_S = 0.2

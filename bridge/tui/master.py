@@ -205,10 +205,13 @@ class MasterPanel(Vertical):
         self._info_lines = lines
         self._update("status", Text(view.status))
         hist = view.sent_history
+        # Not on the frame that renewed the timing line: the two dearest redraws of the panel
+        # on different frames (the sparkline waits one more).
+        timing_renewed = new_hop and self._frames == 0
         if (
             spark
             or view.channel_name != self._spark_channel
-            or self._spark_frames >= SPARK_FRAMES
+            or (self._spark_frames >= SPARK_FRAMES and not timing_renewed)
             or (self._spark_empty and bool(hist))
         ):
             self._spark_channel = view.channel_name

@@ -242,8 +242,10 @@ class ChannelStrip(Widget):
 
     The peak and RMS readouts change every `READOUT_FRAMES` frames (about 5 a second at
     20 fps; numbers that change 20 times a second cannot be read): the peak shows the highest
-    peak since the last readout (a peak hold), the RMS the latest. The meter bars, the model
-    and sent gains and the state change every frame.
+    peak since the last readout (a peak hold), the RMS the latest. Each strip renews them on
+    its own frame of the `READOUT_FRAMES` (by its index), so a frame redraws a quarter of the
+    numbers, not all of them every fourth frame. The meter bars, the model and sent gains and
+    the state change every frame.
     """
 
     DEFAULT_CSS = """
@@ -270,6 +272,9 @@ class ChannelStrip(Widget):
         """The peak and RMS readouts shown (dB), None before the first view."""
         self._held_peak_db = -math.inf
         self._frames = 0
+        """Views since the readouts were renewed (0: they show the latest)."""
+        self._until = 0
+        """Views until the next renewal (each strip on its own phase)."""
         self._runs: list[list[tuple[str, Style]]] = []
         self._strips: dict[int, Strip] = {}
         self._base: Style | None = None
@@ -285,7 +290,14 @@ class ChannelStrip(Widget):
         self.view = view
         self._held_peak_db = max(self._held_peak_db, view.peak_db)
         self._frames += 1
-        if self._readout is None or self._frames >= READOUT_FRAMES:
+        self._until -= 1
+        if self._readout is None:
+            # Strips renew their readouts on different frames (a quarter of them each frame
+            # with READOUT_FRAMES = 4), so no frame redraws every number at once.
+            self._until = READOUT_FRAMES - self.index % READOUT_FRAMES
+            self._renew_readout()
+        elif self._until <= 0:
+            self._until = READOUT_FRAMES
             self._renew_readout()
         self._redraw()
 
