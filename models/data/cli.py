@@ -157,6 +157,13 @@ def cmd_synth(args: argparse.Namespace) -> int:
     pool = None if args.soundfont is not None else (args.pool or "train")
     engineer = args.engineer or ("second" if pool == "heldout" else "first")
     fractions = args.splits or ((0.0, 0.0, 1.0) if pool == "heldout" else DEFAULT_FRACTIONS)
+    # The arguments first (a usage error, exit 2), then what this machine has (exit 1): a wrong
+    # style is reported as such on a machine without the sound pools too.
+    styles = args.styles.split(",") if args.styles else None
+    try:
+        jobs = plan_dataset(args.songs, args.seed, styles, fractions)
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
     try:
         if pool is not None:
             from models.data.sounds import pool_paths
@@ -181,11 +188,6 @@ def cmd_synth(args: argparse.Namespace) -> int:
             find_fluidsynth()
     except FileNotFoundError as exc:
         raise CliError(str(exc), exit_code=1) from exc
-    styles = args.styles.split(",") if args.styles else None
-    try:
-        jobs = plan_dataset(args.songs, args.seed, styles, fractions)
-    except ValueError as exc:
-        raise CliError(str(exc)) from exc
     cfg = SynthConfig(
         seconds=args.seconds, soundfont=soundfont, backend=args.backend, pool=pool,
         augment=not args.no_augment, engineer=engineer,
