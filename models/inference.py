@@ -175,18 +175,21 @@ class StreamingMixer:
     def step(self, hop: np.ndarray) -> np.ndarray:
         check_shape(hop, self._n)
         x = np.ascontiguousarray(hop, dtype=np.float32)  # (c, L)
-        squares = np.square(x)
-        if not np.isfinite(squares.sum()):  # NaN or Inf in the hop (or squares past float32)
-            check_hop(hop, self._n)  # says which, before any state has changed
         frame = self._geometry.frame
         pos, length = 0, x.shape[1]
+        # Each channel's sum of squares in one pass (no (c, L) temporary); a hop that lies in
+        # one F2 frame (the engine's 50 ms hop with ALM-MR) is summed once, for the check too.
+        whole = length <= frame - self._frame_pos
+        sumsq = np.einsum("ij,ij->i", x, x)
+        if not np.isfinite(sumsq.sum()):  # NaN or Inf in the hop (or squares past float32)
+            check_hop(hop, self._n)  # says which, before any state has changed
         while pos < length:
             take = min(length - pos, frame - self._frame_pos)
             part = x[:, pos : pos + take]
             self._append_mel(part)
             if self._base is not None:
                 self._feed_base(part)
-            self._sumsq += squares[:, pos : pos + take].sum(axis=1)
+            self._sumsq += sumsq if whole else np.einsum("ij,ij->i", part, part)
             self._frame_pos += take
             pos += take
             if self._frame_pos == frame:
