@@ -4,10 +4,10 @@
 itself, and when nothing needs cutting the result is the strip itself (or `[strip]`): the strip
 then holds itself. The compositor calls both on every line it draws, so every line of every
 frame became a small reference cycle (the strip, its seven caches, its segments) that only the
-garbage collector frees. At 330x45 with 32 strips that is about 2,000 objects a frame, and the
-collector's sweeps of them were the TUI's stalls: young collections of 5-12 ms several times a
-second and, every ~10 s, a middle-generation one of 0.4-0.5 s over ~200,000 objects (measured
-with `gc.callbacks`, issue 16).
+garbage collector frees. At 330x45 with 32 strips that is about 4,300 objects a frame (173,956
+left for the collector after 40 frames), and the collector's sweeps of them were the TUI's
+stalls: young collections of 5-12 ms several times a second and, every ~10 s, a
+middle-generation one of 0.4-0.5 s (measured with `gc.callbacks`, issue 16).
 
 `install()` wraps the two methods: the result is the same, but a result that is the strip
 itself is not kept in the strip's own cache (computing it again is the cheap path: nothing is
