@@ -1,7 +1,7 @@
 """Textual's strips without self-reference cycles (bridge/tui/strip_cycles.py): a line the
 compositor cut is freed when it is dropped, not left for the garbage collector, and the wrapped
 methods give what Textual's own give. Before the wrap every drawn line of a 32-strip frame at
-330x45 was a cycle: ~2,000 objects a frame, and collector sweeps of up to half a second.
+330x45 was a cycle: ~4,300 objects a frame, and collector sweeps of up to half a second.
 
 Real Textual Strip objects, and the real app (headless `run_test`) for the frames.
 """
