@@ -19,7 +19,7 @@ from torch import nn
 from models.alm import MixerNet
 from models.alm.config import MEL_HOP, MR_FRAME, RMS_FLOOR_DB, SAMPLE_RATE, WINDOW_FRAMES
 from models.alm.network import ALMNet
-from models.alm.output import BASE_BLOCK, output_db
+from models.alm.output import BASE_BLOCK, output_db_frame
 from models.baselines.autofader import LoudnessAutoFader
 from models.dmc import DMCNet
 from models.gainsource import InputAudioError, check_hop, check_shape
@@ -240,11 +240,8 @@ class StreamingMixer:
         z, self._state = self._core(
             self._emb.reshape(1, n, 1, d), rms_db.reshape(1, n, 1), self._state
         )
-        base = torch.from_numpy(self._base_db)[:, None] if self._base is not None else None
-        prev = torch.from_numpy(self._gains_db)
-        zz = torch.from_numpy(z).double()[:, None]  # (c, 1): one frame
-        out = output_db(self.model.gain, zz, base, prev)
-        self._gains_db = out[:, 0].numpy()
+        base = self._base_db if self._base is not None else None
+        self._gains_db = output_db_frame(self.model.gain, z.reshape(n), base, self._gains_db)
         self._frame += 1
         self._frame_pos = 0
         self._sumsq[:] = 0.0

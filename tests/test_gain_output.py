@@ -11,7 +11,7 @@ from torch import nn
 from models.alm import offline_gains_db
 from models.alm.config import ALMConfig, DMCConfig, GainRange
 from models.alm.network import ALMNet
-from models.alm.output import autofader_levels, frame_base_db, output_db, slew
+from models.alm.output import autofader_levels, frame_base_db, output_db, output_db_frame, slew
 from models.baselines.autofader import LoudnessAutoFader
 from models.dmc import DMCNet
 from models.embedding.student import StudentEmbedding
@@ -132,3 +132,33 @@ def test_odd_hop_sizes_give_the_same_gains() -> None:
     full = stream(StreamingMixer(model), audio)
     half = stream(StreamingMixer(model), audio, hop=1200)
     assert np.abs(half[:, 1::2] - full).max() <= 1e-5
+
+
+@pytest.mark.parametrize(
+    "gain",
+    [
+        SLEWED,
+        GainRange(min_db=-40.0, max_db=24.0, max_step_db=1.2),
+        GainRange(min_db=-40.0, max_db=12.0),
+        GainRange(output="relu_linear", min_db=-40.0, max_db=12.0, max_step_db=0.5),
+    ],
+    ids=["base-slewed", "bounded-slewed", "bounded", "relu-slewed"],
+)
+def test_the_streaming_runners_numpy_output_is_the_torch_output_frame_by_frame(
+    gain: GainRange,
+) -> None:
+    # The live runner steps one frame at a time in numpy; training and evaluation run the
+    # torch version over whole sequences. Logits far out in both tails and near 0 included.
+    rng = np.random.default_rng(3)
+    z = rng.normal(scale=4.0, size=(6, 50))
+    z[:, ::7] = 0.0
+    z[0, :] = np.linspace(-30.0, 30.0, 50)
+    base = rng.normal(scale=10.0, size=(6, 50)) if gain.has_base else None
+    want = output_db(gain, torch.from_numpy(z), None if base is None else torch.from_numpy(base))
+    prev = np.zeros(6)
+    for t in range(z.shape[1]):
+        prev = output_db_frame(gain, z[:, t], None if base is None else base[:, t], prev)
+        np.testing.assert_allclose(prev, want[:, t].numpy(), rtol=0, atol=1e-9)
+    if gain.has_base:
+        with pytest.raises(ValueError, match="pass base_db"):
+            output_db_frame(gain, z[:, 0], None, prev)

@@ -49,6 +49,29 @@ def output_db(
     return slew(wanted, gain.max_step_db, prev_db)
 
 
+def output_db_frame(
+    gain: GainRange, z: np.ndarray, base_db: np.ndarray | None, prev_db: np.ndarray
+) -> np.ndarray:
+    """`output_db` for one frame on float64 numpy, for the streaming runner's hot path (the torch
+    version dispatches a dozen tensor ops a hop). z (C,) logits, base_db (C,) the auto-fader's
+    level (when `gain.has_base`), prev_db (C,) the gains in force -> (C,) gains in dB. The same
+    arithmetic as `GainRange.to_db` and `slew` (tested against them)."""
+    z = np.asarray(z, dtype=np.float64)
+    if gain.has_base:
+        if base_db is None:
+            raise ValueError("this output corrects a base level: pass base_db")
+        wanted = np.clip(base_db + gain.correction_db * np.tanh(z), gain.min_db, gain.max_db)
+    elif gain.output == "bounded_db":
+        wanted = gain.min_db + (gain.max_db - gain.min_db) / (1.0 + np.exp(-z))
+    else:
+        floor = 10.0 ** (gain.min_db / 20.0)
+        wanted = np.clip(20.0 * np.log10(np.maximum(z, floor)), gain.min_db, gain.max_db)
+    if gain.max_step_db <= 0:
+        return np.asarray(wanted, dtype=np.float64)
+    s = gain.max_step_db
+    return np.asarray(prev_db + s * np.tanh((wanted - prev_db) / s), dtype=np.float64)
+
+
 def autofader_levels(audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """(C, n) audio -> (C, n // BASE_BLOCK) float32: the auto-fader's gain (dB) after each whole
     block, streamed exactly as the gain source runs live."""
