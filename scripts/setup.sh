@@ -13,7 +13,7 @@ profile="${1:-runtime}"
 case "$profile" in
   runtime) apt_pkgs="libportaudio2"; extras="data,train" ;;
   dev)     apt_pkgs="libportaudio2 jackd2 fluidsynth fluid-soundfont-gm timgm6mb-soundfont hydrogen-data avldrums.lv2-soundfont lmms-common sonic-pi-samples"; extras="data,train,dev" ;;
-  data)    apt_pkgs="libportaudio2 fluidsynth fluid-soundfont-gm timgm6mb-soundfont musescore-general-soundfont-small hydrogen-data hydrogen-drumkits avldrums.lv2-soundfont lmms-common sonic-pi-samples"; extras="data,train" ;;
+  data)    apt_pkgs="libportaudio2 fluidsynth fluid-soundfont-gm timgm6mb-soundfont musescore-general-soundfont-small hydrogen-data hydrogen-drumkits avldrums.lv2-soundfont lmms-common sonic-pi-samples csound-soundfont"; extras="data,train" ;;
   *) echo "usage: $0 [runtime|dev|data]" >&2; exit 2 ;;
 esac
 

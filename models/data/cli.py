@@ -71,9 +71,10 @@ def add_parsers(verbs: Any) -> None:
     s.add_argument("--splits", type=_fractions, default=None, metavar="TR,VA,TE",
                    help="split fractions (default 0.8,0.1,0.1)")  # fmt: skip
     s.add_argument(
-        "--pool", choices=("train", "heldout"), default=None,
+        "--pool", choices=("train", "wide", "heldout"), default=None,
         help="sound pool the soundfont and drum kit are drawn from per song (default: train; "
-        "heldout: the held-out-sounds split, second engineer, all test)",
+        "wide: train + a Csound GM bank and a breakbeat kit; heldout: the held-out-sounds split, "
+        "second engineer, all test)",
     )  # fmt: skip
     s.add_argument(
         "--engineer", choices=("first", "second"), default=None,

@@ -186,7 +186,28 @@ HELDOUT_POOL: tuple[SoundSource, ...] = (
         "Side HH"), electronic=True),
 )  # fmt: skip
 
-POOLS: dict[str, tuple[SoundSource, ...]] = {"train": TRAIN_POOL, "heldout": HELDOUT_POOL}
+CSOUND_GM = SoundSource("sf:sf_GMbank", "soundfont", "sf_GMbank.sf2", "csound-soundfont",
+                        "public domain (Csound's sf_GMbank.sf2, its licence field)")  # fmt: skip
+WIDE_EXTRA: tuple[SoundSource, ...] = (
+    CSOUND_GM,
+    _h2("VariBreaks", "hydrogen-drumkits", "GPL (Sineshine)", _gm_map(
+        "VariBreaks Kick 1", "VariBreaks Snare 3", "VariBreaks Snare 1", "VariBreaks Hat 1 Cl",
+        "VariBreaks Hat 1 Pd", "VariBreaks Hat 1 Op", "VariBreaks Hat 2 Cl",
+        "VariBreaks Hat 3 Cl")),
+)  # fmt: skip
+"""What the wide training pool adds: a GM bank of its own family (not FluidR3's, not
+TimGM6mb's) and a breakbeat kit, so the training songs' melodic timbres are not one family."""
+WIDE_POOL: tuple[SoundSource, ...] = TRAIN_POOL + WIDE_EXTRA
+"""The training pool widened (`--pool wide`). A pool of its own, not a change of `train`, so
+`data/train` (seed 2026) stays the songs the shipped models and the results tables used."""
+
+POOLS: dict[str, tuple[SoundSource, ...]] = {
+    "train": TRAIN_POOL,
+    "wide": WIDE_POOL,
+    "heldout": HELDOUT_POOL,
+}
+TRAINING_POOLS = ("train", "wide")
+"""Pools whose songs may be trained on: none shares a sound with the held-out pool."""
 
 
 def member_files(member: SoundSource, path: Path) -> list[Path]:

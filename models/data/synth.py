@@ -42,7 +42,7 @@ class SynthConfig:
     backend: str = "auto"
     """Rendering: auto, inprocess (pyfluidsynth) or cli (the fluidsynth program)."""
     pool: str | None = None
-    """None: every part from `soundfont` (GM kits), no augmentation. "train" or "heldout":
+    """None: every part from `soundfont` (GM kits), no augmentation. "train", "wide" or "heldout":
     the soundfont and drum kit drawn per song from that sound pool (models/data/pools.py),
     with augmentations; `soundfont` and `backend` are then unused (in-process rendering)."""
     pool_only: tuple[str, ...] | None = None
