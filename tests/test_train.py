@@ -401,3 +401,25 @@ def test_a_run_from_a_checkpoint_can_take_a_newly_distilled_student(
     stats = again.embedding_stats
     assert stats["initialised_from"] == "tiny.pt" and stats["distilled_on"] == str(data)
     assert stats["windows"] == 20
+
+
+def test_extra_datasets_add_their_training_songs_under_names_of_their_own(
+    data: Path, tmp_path: Path
+) -> None:
+    # A second dataset whose song folders have the same names as the first's (as two seeds'
+    # datasets do): its songs join the training songs, named by their dataset, and each keeps
+    # its own embedding-cache entry; validation stays the first dataset's.
+    more = tmp_path / "more"
+    shutil.copytree(data, more, ignore=shutil.ignore_patterns("runs*"))
+    (more / "validation").rename(more / "unused")
+    first = Trainer(tiny(data), tmp_path / "runs")
+    both = Trainer(tiny(data, extra_data=(str(more),)), tmp_path / "runs")
+    names = [s.name for s in first.train_songs]
+    assert [s.name for s in both.train_songs] == names + [f"more-{n}" for n in names]
+    assert [s.name for s in both.val_songs] == [s.name for s in first.val_songs]
+    cached = {p.name for p in (tmp_path / "runs" / "embedding-cache").glob("*/*.pt")}
+    assert {f"more-{n}.pt" for n in names} <= cached and {f"{n}.pt" for n in names} <= cached
+    with pytest.raises(FileNotFoundError, match="no songs in train/"):
+        Trainer(tiny(data, extra_data=(str(tmp_path / "none"),)), tmp_path / "runs")
+    cfg = config_from_dict({"name": "x", "data": "d", "extra_data": ["a", "b"]})
+    assert cfg.extra_data == ("a", "b")

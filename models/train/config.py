@@ -39,6 +39,9 @@ class TrainConfig:
     name: str
     data: str
     """Dataset folder with train/ and validation/ song folders (the data engine's layout)."""
+    extra_data: tuple[str, ...] = ()
+    """More datasets whose train/ songs join `data`'s (their validation and test songs are not
+    used; validation is `data`'s). Their songs are named DATASET-SONG in the run."""
     kind: str = "alm"
     mode: str = "mr"
     bleed: bool = True
@@ -131,6 +134,8 @@ def config_from_dict(data: dict[str, Any]) -> TrainConfig:
         if bad:
             raise ValueError(f"unknown [distill] field(s) {', '.join(bad)}")
         data["distill"] = DistillConfig(**data["distill"])
+    if "extra_data" in data:
+        data["extra_data"] = tuple(str(v) for v in data["extra_data"])
     if "lr_drops" in data:
         data["lr_drops"] = tuple(float(v) for v in data["lr_drops"])
     try:

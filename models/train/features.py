@@ -194,8 +194,9 @@ class EmbeddingCache:
         return [[f.relative_to(folder).as_posix(), f.stat().st_size, f.stat().st_mtime_ns]
                 for f in sorted(folder.rglob("*")) if f.is_file()]  # fmt: skip
 
-    def get(self, folder: Path) -> torch.Tensor | None:
-        path = self.dir / f"{folder.name}.pt"
+    def get(self, folder: Path, name: str | None = None) -> torch.Tensor | None:
+        """The song's cached embeddings, or None; `name`: its entry (default: the folder's)."""
+        path = self.dir / f"{name or folder.name}.pt"
         if not path.is_file():
             return None
         try:
@@ -206,17 +207,18 @@ class EmbeddingCache:
             return None
         return cast(torch.Tensor, entry["emb_end"])
 
-    def put(self, folder: Path, emb_end: torch.Tensor) -> None:
+    def put(self, folder: Path, emb_end: torch.Tensor, name: str | None = None) -> None:
         """Writes the entry through a temporary file of this writer's own, then renames it into
         place: runs that share the cache (two trainings at once) may write the same entry
         together, and each rename is whole (a shared temporary name let one run rename the
         other's file away, and the second rename failed)."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=self.dir, prefix=f"{folder.name}.", suffix=".tmp")
-        tmp = Path(name)
+        entry = name or folder.name
+        fd, tmp_name = tempfile.mkstemp(dir=self.dir, prefix=f"{entry}.", suffix=".tmp")
+        tmp = Path(tmp_name)
         try:
             with os.fdopen(fd, "wb") as f:
                 torch.save({"stamp": self._stamp(folder), "emb_end": emb_end}, f)
-            tmp.replace(self.dir / f"{folder.name}.pt")
+            tmp.replace(self.dir / f"{entry}.pt")
         finally:
             tmp.unlink(missing_ok=True)

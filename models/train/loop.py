@@ -129,7 +129,7 @@ class Trainer:
         self.train_s = 0.0
         if resume:
             self._resume()
-        self.train_names = [f.name for f in song_folders(self._data(), "train")]
+        self.train_names = [name for name, _ in self._folders("train")]
         self.train_names = self.train_names[: cfg.max_songs or None]
         self.train_songs: list[SongFeatures] = []
         self.val_songs: list[SongFeatures] = []
@@ -157,8 +157,8 @@ class Trainer:
         path = self.cfg.resolve(d.out, REPO_ROOT)
         if not path.is_file():
             if self.rank == 0:
-                folders = song_folders(self._data(), "train")[: self.cfg.max_songs or None]
-                chans = [load_training_song(f, True)[0] for f in folders]
+                folders = self._folders("train")[: self.cfg.max_songs or None]
+                chans = [load_training_song(f, True)[0] for _, f in folders]
                 student, stats = distill_student(
                     chans, d, self.cfg.embedding, self.cfg.seed, self.log
                 )
@@ -198,8 +198,22 @@ class Trainer:
     def _data(self) -> Path:
         return self.cfg.resolve(self.cfg.data, REPO_ROOT)
 
+    def _folders(self, split: str) -> list[tuple[str, Path]]:
+        """(name in the run, folder) of a split's songs: `data`'s, and for training those of
+        every `extra_data` set after them, named DATASET-SONG (song names repeat across
+        datasets)."""
+        out = [(f.name, f) for f in song_folders(self._data(), split)]
+        if split == "train":
+            for extra in self.cfg.extra_data:
+                root = self.cfg.resolve(extra, REPO_ROOT)
+                found = song_folders(root, "train")
+                if not found:
+                    raise FileNotFoundError(f"{root}: no songs in train/ (extra_data)")
+                out += [(f"{root.name}-{f.name}", f) for f in found]
+        return out
+
     def _load(self, split: str, limit: int) -> list[SongFeatures]:
-        folders = song_folders(self._data(), split)[: limit or None]
+        folders = self._folders(split)[: limit or None]
         if not folders and split == "train":
             raise FileNotFoundError(f"{self._data()}: no songs in {split}/")
         t0 = time.perf_counter()
@@ -209,14 +223,14 @@ class Trainer:
             cache = EmbeddingCache(self.dir.parent / "embedding-cache", self._embedding(),
                                    self.geometry, self.cfg.bleed)  # fmt: skip
         out, reused = [], 0
-        for f in folders:
+        for name, f in folders:
             audio, target, ideal = load_training_song(f, self.cfg.bleed)
-            cached = None if cache is None else cache.get(f)
+            cached = None if cache is None else cache.get(f, name)
             reused += cached is not None
-            feats = song_features(f.name, audio, target, self.model.embedding,
+            feats = song_features(name, audio, target, self.model.embedding,
                                   self.model.frontend, self.geometry, ideal, cached)  # fmt: skip
             if cache is not None and cached is None and self.rank == 0:
-                cache.put(f, feats.emb_end)
+                cache.put(f, feats.emb_end, name)
             out.append(feats)
         note = f" ({reused} from {cache.dir})" if cache is not None else ""
         self.log(f"{split}: {len(out)} songs, features cached in "
