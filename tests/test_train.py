@@ -423,3 +423,26 @@ def test_extra_datasets_add_their_training_songs_under_names_of_their_own(
         Trainer(tiny(data, extra_data=(str(tmp_path / "none"),)), tmp_path / "runs")
     cfg = config_from_dict({"name": "x", "data": "d", "extra_data": ["a", "b"]})
     assert cfg.extra_data == ("a", "b")
+
+
+def test_distillation_keeps_the_same_windows_holding_one_song_at_a_time() -> None:
+    # The kept windows are drawn over every song's windows, as when all were cut at once (the
+    # shipped students were distilled that way), but only the kept ones are ever held.
+    from models.embedding.frontend import CausalLogMel
+    from models.embedding.student import StudentEmbedding
+    from models.train.distill import _kept_windows, _windows
+
+    rng = torch.Generator().manual_seed(1)
+    songs = [torch.randn(c, n, generator=rng).numpy() * 0.1
+             for c, n in ((2, 60_000), (3, 48_000 * 2), (1, 50_000), (2, 70_000))]  # fmt: skip
+    fronts = (StudentEmbedding().frontend(), CausalLogMel(n_mels=128))
+    cut = [_windows(torch.from_numpy(a), fronts, 7) for a in songs]
+    every_s, every_t = torch.cat([s for s, _ in cut]), torch.cat([t for _, t in cut])
+    for limit in (10, len(every_s), 10_000):
+        torch.manual_seed(5)
+        want = torch.randperm(len(every_s))[:limit] if len(every_s) > limit else None
+        torch.manual_seed(5)
+        s, t = _kept_windows(songs, fronts, 7, limit)
+        ws = every_s if want is None else every_s[want]
+        wt = every_t if want is None else every_t[want]
+        assert torch.equal(s, ws) and torch.equal(t, wt)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -38,8 +38,48 @@ def _windows(
     return out[0], out[1]
 
 
+def _window_count(audio: np.ndarray, hop: int, stride: int) -> int:
+    """The windows `_windows` cuts from one song's channels (C, n)."""
+    frames = audio.shape[-1] // hop
+    return audio.shape[0] * max(0, (frames - WINDOW_FRAMES) // stride + 1)
+
+
+def _kept_windows(
+    channels: Sequence[np.ndarray],
+    fronts: tuple[CausalLogMel, CausalLogMel],
+    stride: int,
+    max_windows: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every window of every song, or `max_windows` of them drawn at random (torch's generator),
+    as (student, teacher) windows. Only the kept windows are held: one song's windows at a time
+    are cut, so the memory is the kept windows' and one song's, not every song's (a song may
+    be a lazy loader's item: `channels` is read twice, once for the counts)."""
+    counts = [_window_count(audio, fronts[0].hop, stride) for audio in channels]
+    total = sum(counts)
+    keep = torch.randperm(total)[:max_windows] if total > max_windows else torch.arange(total)
+    slot = torch.full((total,), -1, dtype=torch.long)
+    slot[keep] = torch.arange(len(keep))  # where each kept window goes, in the order drawn
+    s_out = t_out = None
+    at = 0
+    for audio, n in zip(channels, counts, strict=True):
+        where = slot[at : at + n]
+        at += n
+        mine = torch.nonzero(where >= 0).flatten()
+        if not len(mine):
+            continue
+        s, t = _windows(torch.from_numpy(audio), fronts, stride)
+        if s_out is None or t_out is None:
+            s_out = s.new_empty((len(keep), *s.shape[1:]))
+            t_out = t.new_empty((len(keep), *t.shape[1:]))
+        s_out[where[mine]] = s[mine]
+        t_out[where[mine]] = t[mine]
+    if s_out is None or t_out is None:
+        raise ValueError("no 975 ms window in the training channels")
+    return s_out, t_out
+
+
 def distill_student(
-    channels: list[np.ndarray],
+    channels: Sequence[np.ndarray],
     cfg: DistillConfig,
     spec: dict[str, object],
     seed: int = 0,
@@ -57,15 +97,7 @@ def distill_student(
     fronts = (student.frontend(), CausalLogMel(n_mels=128))
     stride = max(1, round(cfg.window_stride_s * 100))
     t0 = time.perf_counter()
-    s_wins, t_wins = [], []
-    for audio in channels:
-        s, t = _windows(torch.from_numpy(audio), fronts, stride)
-        s_wins.append(s)
-        t_wins.append(t)
-    s_all, t_all = torch.cat(s_wins), torch.cat(t_wins)
-    if len(s_all) > cfg.max_windows:
-        keep = torch.randperm(len(s_all))[: cfg.max_windows]
-        s_all, t_all = s_all[keep], t_all[keep]
+    s_all, t_all = _kept_windows(channels, fronts, stride, cfg.max_windows)
     with torch.no_grad():
         targets = torch.cat(
             [teacher.embed(t_all[i : i + TEACHER_BATCH].unsqueeze(1))

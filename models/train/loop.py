@@ -9,9 +9,11 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from collections.abc import Sequence as SequenceOf
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, cast, overload
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -93,6 +95,28 @@ class Progress:
         sys.stderr.flush()
 
 
+class _SongChannels(SequenceOf[np.ndarray]):
+    """The songs' bled channels, each read from disk when asked for: distillation reads them
+    one at a time, so 455 songs need not all be in memory (they were ~16 GB)."""
+
+    def __init__(self, folders: list[Path]) -> None:
+        self._folders = folders
+
+    def __len__(self) -> int:
+        return len(self._folders)
+
+    @overload
+    def __getitem__(self, i: int) -> np.ndarray: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[np.ndarray]: ...
+
+    def __getitem__(self, i: int | slice) -> np.ndarray | list[np.ndarray]:
+        if isinstance(i, slice):
+            return [load_training_song(f, True)[0] for f in self._folders[i]]
+        return load_training_song(self._folders[i], True)[0]
+
+
 class Trainer:
     """Trains one config into `out/NAME/`: NAME.pt + NAME.json (best validation), last.pt
     (resume state), history.json and curve.png."""
@@ -158,7 +182,7 @@ class Trainer:
         if not path.is_file():
             if self.rank == 0:
                 folders = self._folders("train")[: self.cfg.max_songs or None]
-                chans = [load_training_song(f, True)[0] for _, f in folders]
+                chans = _SongChannels([f for _, f in folders])
                 student, stats = distill_student(
                     chans, d, self.cfg.embedding, self.cfg.seed, self.log
                 )
