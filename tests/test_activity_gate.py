@@ -187,9 +187,12 @@ def test_the_band_comes_in_at_the_held_level_not_hot(
 
 def test_without_the_gate_the_model_rides_bleed_up() -> None:
     """What the gate prevents (seen on main before it): the model raised the bleed-only channels
-    towards the +6 dB range limit during the intro, so the band came in hot."""
+    towards the +6 dB range limit during the intro, so the band came in hot. The channels whose
+    intro is the keys' and organ's bleed; the Bass is a DI with next to nothing in the intro (45
+    dB under the keys): the third session's ALM-MR raised it too, the ninth's does not (+0.5
+    dB), so it is not part of this premise (the gate's tests above still hold it)."""
     names, sent, _ = _intro(gate=False)
-    idx = [names.index(n) for n in BLEED_ONLY]
+    idx = [names.index(n) for n in BLEED_ONLY if n != "Bass"]
     assert sent[INTRO_HOPS, idx].min() > 3.0
 
 
