@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -446,3 +447,23 @@ def test_distillation_keeps_the_same_windows_holding_one_song_at_a_time() -> Non
         ws = every_s if want is None else every_s[want]
         wt = every_t if want is None else every_t[want]
         assert torch.equal(s, ws) and torch.equal(t, wt)
+
+    # With the songs' shapes given, a lazy list is read only for the songs a kept window is in.
+    read: list[int] = []
+
+    class Lazy(list[np.ndarray]):
+        def __getitem__(self, k):  # type: ignore[no-untyped-def, override]
+            read.append(k)
+            return super().__getitem__(k)
+
+    lazy = Lazy(songs)
+    shapes = [(a.shape[0], a.shape[1]) for a in songs]
+    torch.manual_seed(5)
+    s, t = _kept_windows(lazy, fronts, 7, 3, shapes)
+    torch.manual_seed(5)
+    kept = torch.randperm(len(every_s))[:3]
+    assert torch.equal(s, every_s[kept]) and torch.equal(t, every_t[kept])
+    bounds = np.cumsum([len(w) for w, _ in cut])
+    assert sorted(read) == sorted({int(np.searchsorted(bounds, int(k), "right")) for k in kept})
+    with pytest.raises(ValueError, match="its shape said"):
+        _kept_windows(songs, fronts, 7, 10_000, [(c, n + 4800) for c, n in shapes])

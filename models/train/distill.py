@@ -38,10 +38,10 @@ def _windows(
     return out[0], out[1]
 
 
-def _window_count(audio: np.ndarray, hop: int, stride: int) -> int:
-    """The windows `_windows` cuts from one song's channels (C, n)."""
-    frames = audio.shape[-1] // hop
-    return audio.shape[0] * max(0, (frames - WINDOW_FRAMES) // stride + 1)
+def _window_count(shape: tuple[int, ...], hop: int, stride: int) -> int:
+    """The windows `_windows` cuts from one song's channels of shape (C, n)."""
+    frames = shape[-1] // hop
+    return shape[0] * max(0, (frames - WINDOW_FRAMES) // stride + 1)
 
 
 def _kept_windows(
@@ -49,24 +49,30 @@ def _kept_windows(
     fronts: tuple[CausalLogMel, CausalLogMel],
     stride: int,
     max_windows: int,
+    shapes: Sequence[tuple[int, int]] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Every window of every song, or `max_windows` of them drawn at random (torch's generator),
     as (student, teacher) windows. Only the kept windows are held: one song's windows at a time
-    are cut, so the memory is the kept windows' and one song's, not every song's (a song may
-    be a lazy loader's item: `channels` is read twice, once for the counts)."""
-    counts = [_window_count(audio, fronts[0].hop, stride) for audio in channels]
+    are cut, so the memory is the kept windows' and one song's, not every song's. A song may be
+    a lazy loader's item: it is read only if a window of it is kept, and with `shapes` (each
+    song's (C, n)) not at all for the count."""
+    sizes = shapes if shapes is not None else [audio.shape for audio in channels]
+    counts = [_window_count(shape, fronts[0].hop, stride) for shape in sizes]
     total = sum(counts)
     keep = torch.randperm(total)[:max_windows] if total > max_windows else torch.arange(total)
     slot = torch.full((total,), -1, dtype=torch.long)
     slot[keep] = torch.arange(len(keep))  # where each kept window goes, in the order drawn
     s_out = t_out = None
     at = 0
-    for audio, n in zip(channels, counts, strict=True):
+    for k, n in enumerate(counts):
         where = slot[at : at + n]
         at += n
         mine = torch.nonzero(where >= 0).flatten()
         if not len(mine):
             continue
+        audio = channels[k]
+        if audio.shape != tuple(sizes[k]):
+            raise ValueError(f"song {k}: {audio.shape} samples, its shape said {sizes[k]}")
         s, t = _windows(torch.from_numpy(audio), fronts, stride)
         if s_out is None or t_out is None:
             s_out = s.new_empty((len(keep), *s.shape[1:]))
@@ -84,8 +90,10 @@ def distill_student(
     spec: dict[str, object],
     seed: int = 0,
     log: Callable[[str], None] = print,
+    shapes: Sequence[tuple[int, int]] | None = None,
 ) -> tuple[StudentEmbedding, dict[str, float]]:
-    """Distils a student (built from `spec`) from mn04 on windows of `channels` [(C, n), ...]."""
+    """Distils a student (built from `spec`) from mn04 on windows of `channels` [(C, n), ...];
+    `shapes`: each song's (C, n) when known without reading it (a lazy `channels`)."""
     from models.embedding.mn04 import load_mn04
 
     torch.manual_seed(seed)
@@ -97,7 +105,7 @@ def distill_student(
     fronts = (student.frontend(), CausalLogMel(n_mels=128))
     stride = max(1, round(cfg.window_stride_s * 100))
     t0 = time.perf_counter()
-    s_all, t_all = _kept_windows(channels, fronts, stride, cfg.max_windows)
+    s_all, t_all = _kept_windows(channels, fronts, stride, cfg.max_windows, shapes)
     with torch.no_grad():
         targets = torch.cat(
             [teacher.embed(t_all[i : i + TEACHER_BATCH].unsqueeze(1))

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, cast, overload
 
 import numpy as np
+import soundfile as sf
 import torch
 from torch import nn
 
@@ -22,6 +23,7 @@ from models.alm.network import ALMNet
 from models.alm.output import output_db
 from models.checkpoint import build_model, save_model
 from models.dmc import DMCNet
+from models.song import channel_files
 from models.train.batches import (
     Sequence,
     balance_loss,
@@ -101,6 +103,15 @@ class _SongChannels(SequenceOf[np.ndarray]):
 
     def __init__(self, folders: list[Path]) -> None:
         self._folders = folders
+
+    def shapes(self) -> list[tuple[int, int]]:
+        """Each song's (channels, samples) from its files' headers, nothing decoded: as
+        `load_song` reads them, the shortest channel file sets the length."""
+        out = []
+        for folder in self._folders:
+            files = channel_files(folder)
+            out.append((len(files), min(sf.info(str(f)).frames for f in files)))
+        return out
 
     def __len__(self) -> int:
         return len(self._folders)
@@ -184,7 +195,7 @@ class Trainer:
                 folders = self._folders("train")[: self.cfg.max_songs or None]
                 chans = _SongChannels([f for _, f in folders])
                 student, stats = distill_student(
-                    chans, d, self.cfg.embedding, self.cfg.seed, self.log
+                    chans, d, self.cfg.embedding, self.cfg.seed, self.log, chans.shapes()
                 )
                 save_student(student, path, stats)
             if self.world > 1:
