@@ -467,3 +467,22 @@ def test_distillation_keeps_the_same_windows_holding_one_song_at_a_time() -> Non
     assert sorted(read) == sorted({int(np.searchsorted(bounds, int(k), "right")) for k in kept})
     with pytest.raises(ValueError, match="its shape said"):
         _kept_windows(songs, fronts, 7, 10_000, [(c, n + 4800) for c, n in shapes])
+
+
+def test_a_run_whose_embedding_never_trains_holds_no_log_mel_and_learns_the_same(
+    data: Path, tmp_path: Path
+) -> None:
+    # frozen_steps == steps: the embeddings are all the run reads, so the songs' log-mel (a
+    # third of a song's memory) is dropped once they are known; both runs take the same steps.
+    kept = Trainer(tiny(data, steps=3, frozen_steps=2), tmp_path / "a")
+    frozen = Trainer(tiny(data, steps=3, frozen_steps=3), tmp_path / "b")
+    assert all(s.mel.numel() > 0 for s in kept.train_songs + kept.val_songs)
+    assert all(s.mel.numel() == 0 for s in frozen.train_songs + frozen.val_songs)
+    for a, b in zip(kept.train_songs, frozen.train_songs, strict=True):
+        assert torch.equal(a.emb_end, b.emb_end) and torch.equal(a.audio, b.audio)
+    again = Trainer(tiny(data, steps=3, frozen_steps=3), tmp_path / "b")  # from the cache
+    assert all(s.mel.numel() == 0 for s in again.train_songs)
+    kept.cfg = dataclasses.replace(kept.cfg, frozen_steps=3)  # now the same run as `frozen`
+    kept.run()
+    frozen.run()
+    assert kept.history["train"] == frozen.history["train"]

@@ -40,7 +40,7 @@ class SongFeatures:
     audio: torch.Tensor  # (C, n) float16
     target: torch.Tensor  # (n,) float32
     rms_db: torch.Tensor  # (C, F)
-    mel: torch.Tensor  # (C, n_mels, WINDOW_FRAMES + M): silence columns first
+    mel: torch.Tensor  # (C, n_mels, WINDOW_FRAMES + M): silence columns first; empty if dropped
     emb_end: torch.Tensor  # (C, F + 1, D): row F is the silence embedding
     ideal_db: torch.Tensor | None = None  # (C, F): the engineer's gain at the end of each frame
     base_db: torch.Tensor | None = None  # (C, F): the auto-fader's level each frame reads
@@ -132,16 +132,24 @@ def song_features(
     geometry: Geometry,
     ideal_db: np.ndarray | None = None,
     emb_end: torch.Tensor | None = None,
+    keep_mel: bool = True,
 ) -> SongFeatures:
     """Features of one song (channels (C, n), target (n,), ideal gains (50 ms frames, C) dB)
-    with the embedding as it is now (or `emb_end`, its embeddings read from an EmbeddingCache)."""
+    with the embedding as it is now (or `emb_end`, its embeddings read from an EmbeddingCache).
+
+    keep_mel=False drops the log-mel once the embeddings are known (an empty `mel`): a run whose
+    embedding never trains needs only `emb_end`, and the mel is a third of a song's memory."""
     x = torch.from_numpy(audio)
     rms = frame_rms_db(x[None], geometry.frame)[0]  # (C, F)
-    mel = frontend(x)  # (C, n_mels, M)
-    lead = frontend.silence()[None, :, None].expand(x.shape[0], -1, WINDOW_FRAMES)
-    mel = torch.cat([lead, mel], dim=-1).contiguous()  # (C, n_mels, W + M)
+    mel = torch.zeros(0)
+    if keep_mel or emb_end is None:
+        mel = frontend(x)  # (C, n_mels, M)
+        lead = frontend.silence()[None, :, None].expand(x.shape[0], -1, WINDOW_FRAMES)
+        mel = torch.cat([lead, mel], dim=-1).contiguous()  # (C, n_mels, W + M)
     feats = SongFeatures(name, x.half(), torch.from_numpy(target), rms, mel, torch.zeros(0))
     feats.emb_end = frozen_embeddings(feats, embedding, geometry) if emb_end is None else emb_end
+    if not keep_mel:
+        feats.mel = torch.zeros(0)
     feats.base_db = frame_base_db(autofader_levels(audio), geometry, feats.n_frames)
     if ideal_db is not None:
         n_frames = rms.shape[1]

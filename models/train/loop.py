@@ -263,7 +263,8 @@ class Trainer:
             cached = None if cache is None else cache.get(f, name)
             reused += cached is not None
             feats = song_features(name, audio, target, self.model.embedding,
-                                  self.model.frontend, self.geometry, ideal, cached)  # fmt: skip
+                                  self.model.frontend, self.geometry, ideal, cached,
+                                  keep_mel=self.cfg.frozen_steps < self.cfg.steps)  # fmt: skip
             if cache is not None and cached is None and self.rank == 0:
                 cache.put(f, feats.emb_end, name)
             out.append(feats)
