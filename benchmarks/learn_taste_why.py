@@ -5,14 +5,17 @@ streamed over the recorded shows of `benchmarks/learn_taste.py` and their gains 
   static part of the taste can give), and with per-role offsets fitted on show A;
 - the base with each song's own per-channel median offset to the engineer (an oracle: what is
   left is the rides and the moves within a song);
+- the base with the offsets of show A's nearest channels by sound (a memory of the band's
+  instruments: each channel's mean embedding where it plays, its 10 nearest show-A channels'
+  offsets averaged), the whole song's key or, as a live runner would hold it, the key so far;
 - the same for the loudness auto-fader, and for the mean (in dB) of the base and the auto-fader:
   whether a trim per role on a simpler or a steadier level would learn more from show A;
 - what the balance metric's mix-wide offset does to the taste (its offsets centered per song);
 - how many songs and hops of each role the shows hold;
 - per role, what the learned model changed against the base (median and spread over songs).
 
-    nice -n 10 env OMP_NUM_THREADS=1 .venv/bin/python benchmarks/learn_taste_why.py \
-        --data ../data/train --work ../data/learn [--learned ../data/learn/models/taste.pt]
+    nice -n 10 env OMP_NUM_THREADS=1 .venv/bin/python -m benchmarks.learn_taste_why \
+        --data data/unseen --work data/learn-unseen [--learned data/learn-unseen/models/taste.pt]
 
 Writes benchmarks/results/learn_taste-why.md (and JSON beside it).
 """
@@ -30,13 +33,16 @@ import numpy as np
 import torch
 
 from benchmarks.learn_taste import HOP, base_sha256, show_of, unseen_songs
+from models.alm.features import frame_rms_db
+from models.checkpoint import load_model
 from models.data.store import read_song_data
 from models.data.targets import ROLE_LEVELS_DB, gain_curve
 from models.eval.balance import BalanceTruth, balance_errors, produced_sources, target_levels
 from models.eval.metrics import gain_curve as predicted_curve
 from models.eval.run import balance_truth
 from models.eval.systems import stream_gains
-from models.gainsource import make_gain_source
+from models.gainsource import checkpoint_path, make_gain_source
+from models.learn.finetune import held_embeddings
 from models.learn.recording import read_recording
 from models.learn.simulated import taste_engineer
 
@@ -113,6 +119,29 @@ def song_offsets(faders: np.ndarray, gains: np.ndarray) -> np.ndarray:
     return np.median(faders[1 : n + 1] - gains[:n], axis=0)
 
 
+NEIGHBOURS = 10
+ACTIVE_DB = 30.0
+"""A frame counts towards a channel's key when it is within this of the channel's loudest so far
+(and above -70 dBFS)."""
+
+
+def running_keys(audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(C, n) audio -> ((C, F, D) each frame's key: the mean of the channel's embeddings over
+    the frames so far where it played, (C, F) whether it has played yet), with the shipped
+    ALM-MR's student as the streaming runner refreshes it."""
+    net = load_model(checkpoint_path("alm-mr")).eval()
+    x = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))
+    with torch.no_grad():
+        emb = held_embeddings(net, x).double().numpy()  # type: ignore[arg-type]
+        rms = frame_rms_db(x[None], net.geometry.frame)[0].double().numpy()
+    f = min(emb.shape[1], rms.shape[1])
+    emb, rms = emb[:, :f], rms[:, :f]
+    active = (rms > np.maximum.accumulate(rms, axis=1) - ACTIVE_DB) & (rms > -70.0)
+    count = np.cumsum(active, axis=1)
+    keys = np.cumsum(emb * active[..., None], axis=1) / np.maximum(count, 1)[..., None]
+    return keys, count > 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, required=True)
@@ -153,7 +182,36 @@ def main() -> int:
     def oracle(gains: dict[str, np.ndarray]) -> Gains:
         return lambda n: gains[n] + song_offsets(shows.songs[n]["faders"], gains[n])
 
+    keys = {n: running_keys(s["audio"]) for n, s in shows.songs.items()}
+    memory = np.concatenate([keys[n][0][:, -1] for n in shows.of("A")])  # whole-song keys
+    mean_key = memory.mean(axis=0)
+
+    def unit(k: np.ndarray) -> np.ndarray:
+        k = k - mean_key
+        return np.asarray(k / (np.linalg.norm(k, axis=-1, keepdims=True) + 1e-12))
+
+    def recalled(gains: dict[str, np.ndarray], causal: bool) -> Gains:
+        """Each channel's offset: the mean of its NEIGHBOURS nearest show-A channels'."""
+        offsets = []
+        for name in shows.of("A"):
+            d = song_offsets(shows.songs[name]["faders"], gains[name])
+            offsets.append(d - d.mean())
+        table, known = np.concatenate(offsets), unit(memory)
+
+        def of(n: str) -> np.ndarray:
+            k, played = keys[n]
+            k = k if causal else k[:, -1:].repeat(k.shape[1], axis=1)
+            near = np.argsort(-(unit(k) @ known.T), axis=-1)[..., :NEIGHBOURS]  # (C, F, k)
+            off = (table[near].mean(axis=-1) * played).T  # (F, C): frame t's key, gain t
+            g = gains[n].copy()
+            m = min(len(g), len(off))
+            g[:m] += off[:m]
+            return g
+
+        return of
+
     fit = fitted(base)
+    near = "nearest show-A channels by sound"
     out["fitted_role_offsets_db"] = {r: round(v, 2) for r, v in sorted(fit.items())}
     auto = {**shows.stream("autofader", "A"), **shows.stream("autofader", "B")}
     mean = {n: 0.5 * (base[n] + auto[n]) for n in base}
@@ -163,6 +221,8 @@ def main() -> int:
         "base + the taste's exact static offsets per role": plus(base, static),
         "base + per-role offsets fitted on show A": plus(base, fit),
         "base + each song's own per-channel offset (oracle)": oracle(base),
+        f"base + offsets of the {NEIGHBOURS} {near} (whole-song key)": recalled(base, False),
+        f"base + offsets of the {NEIGHBOURS} {near} (key so far)": recalled(base, True),
         "auto-fader": lambda n: auto[n],
         "auto-fader + per-role offsets fitted on show A": plus(auto, fitted(auto)),
         "auto-fader + each song's own per-channel offset (oracle)": oracle(auto),
