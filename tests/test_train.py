@@ -473,7 +473,7 @@ def test_a_run_whose_embedding_never_trains_holds_no_log_mel_and_learns_the_same
     data: Path, tmp_path: Path
 ) -> None:
     # frozen_steps == steps: the embeddings are all the run reads, so the songs' log-mel (a
-    # third of a song's memory) is dropped once they are known; both runs take the same steps.
+    # sixth of a song's memory) is dropped once they are known; both runs take the same steps.
     kept = Trainer(tiny(data, steps=3, frozen_steps=2), tmp_path / "a")
     frozen = Trainer(tiny(data, steps=3, frozen_steps=3), tmp_path / "b")
     assert all(s.mel.numel() > 0 for s in kept.train_songs + kept.val_songs)

@@ -138,7 +138,7 @@ def song_features(
     with the embedding as it is now (or `emb_end`, its embeddings read from an EmbeddingCache).
 
     keep_mel=False drops the log-mel once the embeddings are known (an empty `mel`): a run whose
-    embedding never trains needs only `emb_end`, and the mel is a third of a song's memory."""
+    embedding never trains needs only `emb_end`, and the mel is a sixth of a song's memory."""
     x = torch.from_numpy(audio)
     rms = frame_rms_db(x[None], geometry.frame)[0]  # (C, F)
     mel = torch.zeros(0)
