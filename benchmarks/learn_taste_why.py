@@ -125,14 +125,13 @@ ACTIVE_DB = 30.0
 (and above -70 dBFS)."""
 
 
-def running_keys(audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def running_keys(net: Any, audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(C, n) audio -> ((C, F, D) each frame's key: the mean of the channel's embeddings over
-    the frames so far where it played, (C, F) whether it has played yet), with the shipped
-    ALM-MR's student as the streaming runner refreshes it."""
-    net = load_model(checkpoint_path("alm-mr")).eval()
+    the frames so far where it played, (C, F) whether it has played yet), with `net`'s (an
+    ALMNet's) student as the streaming runner refreshes it."""
     x = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))
     with torch.no_grad():
-        emb = held_embeddings(net, x).double().numpy()  # type: ignore[arg-type]
+        emb = held_embeddings(net, x).double().numpy()
         rms = frame_rms_db(x[None], net.geometry.frame)[0].double().numpy()
     f = min(emb.shape[1], rms.shape[1])
     emb, rms = emb[:, :f], rms[:, :f]
@@ -182,7 +181,8 @@ def main() -> int:
     def oracle(gains: dict[str, np.ndarray]) -> Gains:
         return lambda n: gains[n] + song_offsets(shows.songs[n]["faders"], gains[n])
 
-    keys = {n: running_keys(s["audio"]) for n, s in shows.songs.items()}
+    student = load_model(checkpoint_path("alm-mr")).eval()
+    keys = {n: running_keys(student, s["audio"]) for n, s in shows.songs.items()}
     memory = np.concatenate([keys[n][0][:, -1] for n in shows.of("A")])  # whole-song keys
     mean_key = memory.mean(axis=0)
 
