@@ -89,6 +89,15 @@ def _add_common_show(p: argparse.ArgumentParser) -> None:
         "profile's, else absolute)",
     )
     p.add_argument(
+        "--roles",
+        default="auto",
+        metavar="SPEC",
+        help="what is on each channel, for a model trained with channel roles: auto (from the "
+        "channel names: Kick, Snare, Lead vox, Sax solo ...), none, or fixes over auto such as "
+        "1=kick,2=snare,5-6=rhythm,7=lead,9=none (roles: lead kick snare drums bass rhythm keys "
+        "pad strings brass solo)",
+    )
+    p.add_argument(
         "--start-frozen",
         action="store_true",
         help="start with every channel locked where the console has it; arm them one by one "

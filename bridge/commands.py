@@ -76,6 +76,17 @@ def _gain_source(name: str | None) -> GainSource:
     return source
 
 
+def _roles(
+    spec: str, channels: list[int], names: list[str], known: list[str] | None = None
+) -> list[str | None]:
+    from bridge.channels import parse_roles
+
+    try:
+        return parse_roles(spec, channels, names, known)
+    except ValueError as exc:
+        raise CliError(f"--roles: {exc}") from exc
+
+
 def _progress_printer(show: Show, every_s: float = 2.0) -> Callable[[HopSnapshot], None]:
     """A listener that logs a compact line of sent gains every `every_s` of audio; a channel
     the activity gate holds (only bleed on it) is marked `q`."""
@@ -400,6 +411,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         raise CliError(f"the virtual X32 has 32 channels; this song has {n}")
     from bridge.virtual_console import parse_faders
 
+    known = [c.role for c in song.meta.channels]
+    roles = _roles(args.roles, list(range(n)), list(song.names), known)
     try:
         faders = parse_faders(args.faders)
     except ValueError as exc:
@@ -442,6 +455,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             ride="relative" if args.mode == "relative" else "absolute",
             start_frozen=args.start_frozen,
             rpp_sources=channel_files(args.song),
+            roles=roles,
         )
     except CliError:
         client.close()
@@ -611,6 +625,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             start_frozen=args.start_frozen,
             deadline_policy=profile.deadline,
             gate=profile.activity.gate(),
+            roles=_roles(args.roles, channels, names),
         )
     except CliError:
         for sink in sinks:

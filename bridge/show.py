@@ -22,7 +22,7 @@ from bridge.outputs.base import GainSink
 from bridge.recover import RecoverError, read_gains
 from bridge.sources import AudioSource
 from models.activity import ActivityGate
-from models.gainsource import GainSource
+from models.gainsource import GainSource, tell_roles
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,8 @@ class ShowOutputs:
 class Show:
     """Wires a source to the engine and outputs; `run()` blocks, `stop()` ends it from any thread.
 
-    `names` are the strip names shown to the engineer (from the console when it has them).
+    `names` are the strip names shown to the engineer (from the console when it has them);
+    `roles` what is on each channel (bridge.channels.parse_roles), for a model that reads them.
     `folder` (a new one: `journal.new_show_dir`) gets the show's journal; `rpp_sources` are the
     audio files the end-of-show REAPER project uses as items (the song's channels in a demo).
     """
@@ -67,6 +68,7 @@ class Show:
         deadline_policy: DeadlinePolicy | None = None,
         rpp_sources: list[Path] | None = None,
         gate: ActivityGate | None = None,
+        roles: list[str | None] | None = None,
     ) -> None:
         self.source = source
         self.gain_source = gain_source
@@ -105,6 +107,12 @@ class Show:
             on_event=self._on_event,
             gate=gate,
         )
+        self.roles = roles
+        if roles is not None and tell_roles(gain_source, roles):  # before the engine's reset
+            said = ", ".join(
+                f"{n} {r or 'unknown'}" for n, r in zip(self.names, roles, strict=False)
+            )
+            log.info("the model hears the channel roles: %s", said)
         self._progress_hops = max(1, round(PROGRESS_EVERY_S / self.engine.hop_s))
         self.done = threading.Event()
         self.stats: EngineStats | None = None
@@ -114,6 +122,7 @@ class Show:
             title=self.title,
             gain_source=gain_source.name,
             channels=self.names,
+            roles=roles,
             sample_rate=source.sample_rate,
             hop_s=self.engine.hop_s,
             rpp_sources=[str(p) for p in rpp_sources or []],

@@ -51,6 +51,9 @@ def add_parsers(verbs: Any) -> None:
     e.add_argument("--no-gate", action="store_true",
                    help="the bare gain sources: without the activity gate the engine plays "
                    "them through (a channel carrying only bleed holds its fader)")  # fmt: skip
+    e.add_argument("--no-roles", action="store_true",
+                   help="do not tell a network trained with channel roles the songs' roles "
+                   "(every channel unnamed)")  # fmt: skip
     e.set_defaults(handler=cmd_eval)
 
 
@@ -82,7 +85,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     try:
         report = evaluate(args.data, systems, args.out, split=args.split,
                           examples=args.examples, max_songs=args.max_songs,
-                          workers=workers, gate=not args.no_gate)  # fmt: skip
+                          workers=workers, gate=not args.no_gate,
+                          roles=not args.no_roles)  # fmt: skip
     except EvalError as exc:
         raise CliError(str(exc)) from exc
     print(report["markdown"])

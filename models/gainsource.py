@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -29,6 +29,17 @@ class GainSource(Protocol):
     def step(self, hop: np.ndarray) -> np.ndarray:
         """hop: (channels, hop_samples) float32 -> gains in dB, shape (channels,)."""
         ...
+
+
+def tell_roles(source: GainSource, roles: Sequence[str | None] | None) -> bool:
+    """Gives a source that reads channel roles (a network trained with them: models.inference
+    `set_roles`) each channel's role (models.alm.config.ROLES; None: unknown); the others do
+    not use them. True when the source's mix depends on them."""
+    set_roles = getattr(source, "set_roles", None)
+    if set_roles is None:
+        return False
+    set_roles(roles)
+    return bool(getattr(source, "uses_roles", True))
 
 
 def check_hop(hop: np.ndarray, n_channels: int) -> None:

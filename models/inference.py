@@ -10,6 +10,7 @@ it reproduces `models.alm.offline_gains_db`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ from models.alm import MixerNet
 from models.alm.config import MEL_HOP, MR_FRAME, RMS_FLOOR_DB, SAMPLE_RATE, WINDOW_FRAMES
 from models.alm.network import ALMNet
 from models.alm.output import BASE_BLOCK, output_db_frame
+from models.alm.roles import role_indices
 from models.baselines.autofader import LoudnessAutoFader
 from models.dmc import DMCNet
 from models.gainsource import InputAudioError, check_hop, check_shape
@@ -43,7 +45,8 @@ class _Core(nn.Module):
         self, emb: torch.Tensor, rms_db: torch.Tensor, state: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """emb (1, c, 1, D), rms_db (1, c, 1), state (1, c, H) -> (z (c,), state)."""
-        z, new_state = self.model(emb, rms_db, None, state if self.stateful else None)
+        net = self.model.core if isinstance(self.model, ALMNet) else self.model
+        z, new_state = net(emb, rms_db, None, state if self.stateful else None)
         return z[0, :, 0], new_state if self.stateful and new_state is not None else state
 
 
@@ -91,12 +94,43 @@ class StreamingMixer:
         if isinstance(model, nn.Module):
             model.eval()
         self._n = 0
+        self._roles: list[str | None] | None = None
+        self._role_vec = np.zeros((0, 0), dtype=np.float32)
 
     @classmethod
     def from_checkpoint(cls, path: Path, name: str | None = None) -> StreamingMixer:
         from models.checkpoint import load_model
 
         return cls(load_model(path), name or Path(path).stem)
+
+    @property
+    def uses_roles(self) -> bool:
+        """True when the network was trained with channel roles (`set_roles` changes its mix)."""
+        return isinstance(self.model, ALMNet) and self.model.role_table is not None
+
+    @torch.no_grad()
+    def set_roles(self, roles: Sequence[str | None] | None) -> None:
+        """Each channel's role (models.alm.config.ROLES; None: unknown), kept across resets. A
+        list for the channels running now takes effect with their next embeddings; any other
+        length waits for the `reset` that has that many channels. A network without roles
+        ignores them. None: forget them. ValueError for a word that is not a role."""
+        if roles is not None:
+            role_indices(roles)  # the clear error for a word that is not a role
+        self._roles = None if roles is None else list(roles)
+        if self._n and (roles is None or len(roles) == self._n):
+            old = self._role_vec
+            self._role_vec = self._role_vectors(self._n)
+            self._emb += self._role_vec - old
+
+    def _role_vectors(self, n_channels: int) -> np.ndarray:
+        """(channels, D) float32: what each channel's role adds to its embeddings."""
+        d = self.model.embedding.out_dim
+        if not isinstance(self.model, ALMNet) or self.model.role_table is None:
+            return np.zeros((n_channels, d), dtype=np.float32)
+        roles = self._roles if self._roles is not None else [None] * n_channels
+        if len(roles) != n_channels:
+            raise InputAudioError(f"{len(roles)} channel roles set for {n_channels} channels")
+        return self.model.role_vectors(role_indices(roles)).numpy().astype(np.float32)
 
     @torch.no_grad()
     def reset(self, n_channels: int, sample_rate: int) -> None:
@@ -128,7 +162,8 @@ class StreamingMixer:
         window = window.contiguous()  # time-major
         embed = _TimeMajorEmbedding(self.model.embedding)  # type: ignore[arg-type]
         emb = embed(window).expand(n_channels, -1)  # (c, D)
-        self._emb = np.ascontiguousarray(emb.numpy())
+        self._role_vec = self._role_vectors(n_channels)
+        self._emb = np.ascontiguousarray(emb.numpy()) + self._role_vec
         stateful = isinstance(self.model, ALMNet)
         hidden = self.model.config.gru_hidden if isinstance(self.model, ALMNet) else 1
         self._state = np.zeros((1, n_channels, hidden), dtype=np.float32)
@@ -233,7 +268,8 @@ class StreamingMixer:
         g, t = self._geometry, self._frame
         due = self._due[t % g.refresh]
         if due.size:
-            self._emb[due] = self._embed(self._window(due, g.window_end(t)))[0]
+            emb = self._embed(self._window(due, g.window_end(t)))[0]
+            self._emb[due] = emb + self._role_vec[due]
         ms = self._sumsq / g.frame + 10.0 ** (RMS_FLOOR_DB / 10.0)
         rms_db = (10.0 * np.log10(ms)).astype(np.float32)  # (c,)
         n, d = self._emb.shape

@@ -55,24 +55,32 @@ def offline_forward(
     mask: torch.Tensor | None = None,
     phase: torch.Tensor | None = None,
     state: torch.Tensor | None = None,
+    roles: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """audio: (batch, channels, samples) at 48 kHz -> (z (batch, channels, F), state).
 
     F = samples // model.geometry.frame; `model.gain.to_db(z)[..., t]` is the gain for frame t+1.
-    phase: (channels,) embedding refresh phases (default: the geometry's).
+    phase: (channels,) embedding refresh phases (default: the geometry's); roles: (batch,
+    channels) indices into ROLES for a network trained with roles (models.alm.roles).
     """
+    from models.alm.network import ALMNet
+
     check_audio(audio)
     geometry = model.geometry
     emb = frame_embeddings(model.embedding, model.frontend, audio, geometry, phase)
     rms = frame_rms_db(audio, geometry.frame)
+    if isinstance(model, ALMNet):
+        return model(emb, rms, mask, state, roles)
     return model(emb, rms, mask, state)
 
 
-def offline_gains_db(model: MixerNet, audio: torch.Tensor) -> torch.Tensor:
+def offline_gains_db(
+    model: MixerNet, audio: torch.Tensor, roles: torch.Tensor | None = None
+) -> torch.Tensor:
     """audio: (1, channels, samples) -> the gains in dB (channels, F) the network outputs, with
     its base level and slew limit (models.alm.output): row t is heard on frame t+1. Float64, as
-    the streaming runner computes them."""
-    z, _ = offline_forward(model, audio)
+    the streaming runner computes them. roles: (1, channels), as `offline_forward`."""
+    z, _ = offline_forward(model, audio, roles=roles)
     base = None
     if model.gain.has_base:
         levels = autofader_levels(audio[0].numpy())

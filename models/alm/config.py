@@ -38,6 +38,10 @@ MR_REFRESH = 6
 """ALM-MR refreshes each channel's embedding every 6 F2 frames (300 ms)."""
 RMS_FLOOR_DB = -100.0
 OUTPUTS = ("bounded_db", "relu_linear")
+ROLES = ("unknown", "lead", "kick", "snare", "drums", "bass", "rhythm", "keys", "pad", "strings",
+         "brass", "solo", "backing", "other")  # fmt: skip
+"""The channel roles a network with `roles = true` can be told (what the engineer says is on the
+channel: models.alm.roles); index 0, "unknown", is a channel nobody named."""
 BASES = ("none", "autofader")
 
 
@@ -151,6 +155,9 @@ class ALMConfig:
     gru_hidden: int = 128
     dropout: float = 0.1
     gain: GainRange = GainRange()
+    roles: bool = False
+    """True: each channel's role (ROLES) adds a learned vector to its embeddings, zero for
+    "unknown" at the start (models.alm.network.ALMNet.role_table)."""
 
     @property
     def geometry(self) -> Geometry:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from models.alm.config import RMS_FLOOR_DB, ALMConfig, GainRange, Geometry
+from models.alm.config import RMS_FLOOR_DB, ROLES, ALMConfig, GainRange, Geometry
 from models.embedding import EmbeddingModule
 
 
@@ -73,6 +73,10 @@ class ALMNet(nn.Module):
             cfg.gru_hidden, cfg.heads, cfg.ff_dim, cfg.dropout, batch_first=True, norm_first=True
         )
         self.mlp = gain_mlp(cfg.gru_hidden, cfg.gain)
+        self.role_table: nn.Embedding | None = None
+        if cfg.roles:  # zero at the start: a network initialised from one without roles
+            self.role_table = nn.Embedding(len(ROLES), embedding.out_dim)  # mixes as it did
+            nn.init.zeros_(self.role_table.weight)
 
     @property
     def geometry(self) -> Geometry:
@@ -82,20 +86,44 @@ class ALMNet(nn.Module):
     def gain(self) -> GainRange:
         return self.config.gain
 
+    def role_vectors(self, roles: torch.Tensor) -> torch.Tensor:
+        """roles: (..., channels) long indices into ROLES -> (..., channels, emb_dim), what each
+        channel's role adds to its embeddings (zeros for a network without roles)."""
+        if self.role_table is None:
+            return torch.zeros(*roles.shape, self.embedding.out_dim)
+        return self.role_table(roles)
+
     def forward(
         self,
         emb: torch.Tensor,
         rms_db: torch.Tensor,
         mask: torch.Tensor | None = None,
         state: torch.Tensor | None = None,
+        roles: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """emb: (batch, channels, frames, emb_dim), each frame's current F1 embedding;
         rms_db: (batch, channels, frames); mask: (batch, channels) bool, True = real channel;
-        state: (1, batch * channels, gru_hidden) or None.
+        state: (1, batch * channels, gru_hidden) or None; roles: (batch, channels) long indices
+        into ROLES (None: every channel "unknown").
         -> (z (batch, channels, frames), state): z, the output logit, through
         `config.gain.to_db` is the gain for the NEXT frame. Padded channels get z = 0 and do not
         affect real ones.
         """
+        if self.role_table is not None:
+            if roles is None:
+                roles = torch.zeros(emb.shape[:2], dtype=torch.long, device=emb.device)
+            emb = emb + self.role_table(roles).unsqueeze(2)
+        return self.core(emb, rms_db, mask, state)
+
+    def core(
+        self,
+        emb: torch.Tensor,
+        rms_db: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        state: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """`forward` with the role vectors already in `emb` (the streaming runner adds them to
+        each channel's embedding once, when it is computed)."""
         b, c, f, _ = emb.shape
         pad = None if mask is None else ~mask
         x = _across_channels(self.te1, self.project(emb), pad)  # (b, c, f, d)

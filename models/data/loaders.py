@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from models.alm.roles import role_from_words
 from models.data.acoustics import active_rms, db
 from models.data.render import SAMPLE_RATE
 from models.data.stage import NO_BLEED_DB, StageConfig, StagePlan
@@ -27,33 +28,10 @@ MAX_LAG_S = 0.1
 """Largest delay between a RAW track and its stem that the alignment searches."""
 MIX_NAMES = re.compile(r"(^|[_\-\s.])(mix|mixdown|reference|master)([_\-\s.]|$)", re.IGNORECASE)
 
-# Instrument words (MedleyDB labels, or words in file names) -> mixing role; first match wins.
-ROLE_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("kick", ("kick", "bass drum", "bd")),
-    ("snare", ("snare", "sn")),
-    ("drums", ("drum", "hat", "hh", "cymbal", "overhead", "oh", "tom", "ride", "percussion",
-               "tambourine", "shaker", "conga", "bongo", "timpani", "clap")),
-    ("bass", ("bass",)),
-    ("lead", ("singer", "vocal", "vox", "voice", "rapper", "speaker", "choir", "vocalists")),
-    ("rhythm", ("guitar", "gtr", "banjo", "mandolin", "ukulele", "lap steel")),
-    ("keys", ("piano", "organ", "keys", "keyboard", "rhodes", "wurli", "harpsichord",
-              "accordion", "clav")),
-    ("pad", ("synth", "pad", "sampler", "fx", "processed")),
-    ("strings", ("violin", "viola", "cello", "string")),
-    ("brass", ("trumpet", "trombone", "horn", "brass", "tuba")),
-    ("solo", ("sax", "flute", "clarinet", "harmonica", "oboe", "bassoon")),
-)  # fmt: skip
-
 
 def role_of(label: str) -> str:
     """The mixing role of an instrument label or file name ("other" when nothing matches)."""
-    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", label)  # SnareTop -> Snare Top
-    words = re.sub(r"[^a-z]+", " ", spaced.lower()).split()
-    text = " " + " ".join(words) + " "
-    for role, keys in ROLE_WORDS:
-        if any(f" {k}" in text for k in keys):
-            return role
-    return "other"
+    return role_from_words(label) or "other"
 
 
 def _roles_with_one_lead(labels: list[str]) -> list[str]:

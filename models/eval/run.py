@@ -22,7 +22,7 @@ from models.eval.oracles import slew_oracle, static_oracle
 from models.eval.report import plot_gains, report_markdown, summarise
 from models.eval.systems import make_system, stream_gains
 from models.eval.taste import TASTE_ROWS, taste_gains
-from models.gainsource import GainSource
+from models.gainsource import GainSource, tell_roles
 from models.train.losses import FLOOR_DBFS
 
 ORACLES = ("oracle", "static-oracle", "slew-oracle")
@@ -58,6 +58,8 @@ class SongTruth:
     target_lufs: float = float("nan")
     taste: dict[str, np.ndarray] = field(default_factory=dict)
     """The taste rows of a synthetic song (taste.py), by name."""
+    roles: list[str] = field(default_factory=list)
+    """Each channel's role (song.json): what an engineer names it, for a network that reads it."""
     spectra: m.TargetSpectra = field(init=False)
 
     def __post_init__(self) -> None:
@@ -124,6 +126,7 @@ def read_truth(folder: Path, taste: bool = True) -> SongTruth:
     if taste:
         truth.taste = taste_gains(data)
     truth.target_lufs = m.loudness_lufs(song.target_mix, song.sample_rate)
+    truth.roles = [c.role for c in song.meta.channels]
     return truth
 
 
@@ -210,9 +213,11 @@ def eval_song(
     sources: dict[str, GainSource | None],
     out: Path,
     example: bool,
+    roles: bool = True,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """Every system on one song: its rows (flagged when an oracle is worse than RAW) and the
-    flag; with example=True also its mixes (WAV) and gain plot."""
+    flag; with example=True also its mixes (WAV) and gain plot. roles: a system that reads
+    channel roles is told the song's (as an engineer names the channels); False: none."""
     truth = read_truth(folder, taste=any(name in TASTE_ROWS for name in systems))
     trajectories: dict[str, np.ndarray] = {}
     rows: list[dict[str, Any]] = []
@@ -225,6 +230,7 @@ def eval_song(
             source = sources[name]
         if source is None:
             continue
+        tell_roles(source, truth.roles if roles else None)
         predicted = stream_gains(source, truth.channels, truth.hop, truth.sample_rate)
         row, mix = score(truth, predicted)
         rows.append({"song": truth.name, "system": name, **row})
@@ -257,10 +263,10 @@ def _worker_init(systems: list[str], gate: bool) -> None:
 
 
 def _worker_song(
-    job: tuple[Path, list[str], Path, bool],
+    job: tuple[Path, list[str], Path, bool, bool],
 ) -> tuple[list[dict[str, Any]], str | None]:
-    folder, systems, out, example = job
-    return eval_song(folder, systems, _WORKER["sources"], out, example)
+    folder, systems, out, example, roles = job
+    return eval_song(folder, systems, _WORKER["sources"], out, example, roles)
 
 
 def evaluate(
@@ -272,11 +278,13 @@ def evaluate(
     max_songs: int = 0,
     workers: int = 1,
     gate: bool = True,
+    roles: bool = True,
 ) -> dict[str, Any]:
     """Evaluates `systems` on the songs of DIR/split, in `workers` processes (one torch thread
     each when more than one); returns {"summary", "rows", "flagged", "markdown", ...}.
     gate: play the systems through the activity gate, as the engine does (systems.GatedGains);
-    False: the bare gain sources."""
+    False: the bare gain sources. roles: tell a network that reads channel roles each song's
+    (False: every channel unnamed)."""
     unknown = [s for s in systems if s not in KNOWN_SYSTEMS]
     from models.gainsource import GAIN_SOURCES, is_gain_source
 
@@ -292,7 +300,7 @@ def evaluate(
     rows: list[dict[str, Any]] = []
     flags: dict[str, str] = {}
     t0 = time.perf_counter()
-    jobs = [(folder, systems, out, i < examples) for i, folder in enumerate(folders)]
+    jobs = [(folder, systems, out, i < examples, roles) for i, folder in enumerate(folders)]
     from bridge.progress import Progress
 
     progress = Progress(len(folders), "eval", unit=" songs", decimals=0, every_s=0.0)
@@ -309,7 +317,7 @@ def evaluate(
 
     if workers <= 1 or len(folders) == 1:
         for i, job in enumerate(jobs):
-            done(i, *eval_song(job[0], systems, sources, out, job[3]))
+            done(i, *eval_song(job[0], systems, sources, out, job[3], roles))
     else:
         import multiprocessing as mp
 
@@ -323,6 +331,7 @@ def evaluate(
     songs = sorted({r["song"] for r in rows})
     seconds = round(time.perf_counter() - t0, 1)
     played = "through the activity gate" if gate else "bare gain sources, no activity gate"
+    played += "" if roles else ", no channel roles"
     text = (
         f"# Evaluation on {data} ({split}: {len(songs)} songs, "
         f"{len(songs) - len(flags)} averaged; {seconds:g} s with {max(workers, 1)} "
@@ -330,7 +339,7 @@ def evaluate(
     )
     (out / "results.md").write_text(text)
     result = {"data": str(data), "split": split, "songs": songs, "systems": systems,
-              "gate": gate, "flagged": flags, "summary": summary, "rows": rows,
+              "gate": gate, "roles": roles, "flagged": flags, "summary": summary, "rows": rows,
               "seconds": seconds}  # fmt: skip
     (out / "results.json").write_text(json.dumps(result, indent=1) + "\n")
     return {**result, "markdown": text}

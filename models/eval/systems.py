@@ -9,12 +9,13 @@ frame ahead: it is the bound).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
 from bridge.safety import SafetyStage
 from models.activity import ActivityGate
-from models.gainsource import GainSource, check_hop, make_gain_source
+from models.gainsource import GainSource, check_hop, make_gain_source, tell_roles
 
 
 class GatedGains:
@@ -29,6 +30,9 @@ class GatedGains:
         self.name = source.name
         self.gate = ActivityGate()
         self._stage: SafetyStage | None = None
+
+    def set_roles(self, roles: Sequence[str | None] | None) -> None:
+        tell_roles(self.source, roles)
 
     def reset(self, n_channels: int, sample_rate: int) -> None:
         self.source.reset(n_channels, sample_rate)

@@ -95,6 +95,17 @@ def chunk_inputs(
     return torch.stack(embs), torch.stack(rmss), mask, torch.stack(audios), torch.stack(targets)
 
 
+def sequence_roles(seq: Sequence) -> torch.Tensor:
+    """(B, C) long: each excerpt's channel roles (models.alm.roles), "unknown" (0) on padded
+    channels and for a song whose roles were never read."""
+    c_max = max(s.n_channels for s in seq.songs)
+    out = torch.zeros(len(seq.songs), c_max, dtype=torch.long)
+    for b, song in enumerate(seq.songs):
+        if song.roles is not None:
+            out[b, : song.n_channels] = song.roles
+    return out
+
+
 def live_embeddings(
     song: SongFeatures, r: torch.Tensor, embedding: EmbeddingModule, geometry: Geometry
 ) -> torch.Tensor:

@@ -89,6 +89,10 @@ class TrainConfig:
     embedding_dropout: float = 0.0
     """Dropout on the embedding vectors the network reads, in training only: a network that
     cannot lean on any one embedding feature may carry better to sounds it never heard."""
+    role_dropout: float = 0.0
+    """With a network that reads channel roles (`model.roles = true`): the share of channels
+    each training sequence shows as "unknown" (drawn from a generator of their own, so the
+    sequences are those of the same run without roles), so it also mixes unnamed channels."""
     embedding_cache: bool = True
     """Keep the songs' frozen embeddings between runs in the runs folder's `embedding-cache/`
     (models.train.features: EmbeddingCache); false: embed every song afresh."""
@@ -102,6 +106,8 @@ class TrainConfig:
                              f"{self.frozen_steps}")  # fmt: skip
         if self.batch < 1 or self.chunk_s <= 0 or self.sequence_s < self.chunk_s:
             raise ValueError("need batch >= 1 and 0 < chunk_s <= sequence_s")
+        if not 0.0 <= self.role_dropout <= 1.0:
+            raise ValueError(f"need 0 <= role_dropout <= 1, got {self.role_dropout}")
         if self.loss == "none" and self.gain_loss_weight <= 0 and self.balance_loss_weight <= 0:
             raise ValueError('loss "none" needs gain_loss_weight or balance_loss_weight above 0')
 

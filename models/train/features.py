@@ -44,6 +44,7 @@ class SongFeatures:
     emb_end: torch.Tensor  # (C, F + 1, D): row F is the silence embedding
     ideal_db: torch.Tensor | None = None  # (C, F): the engineer's gain at the end of each frame
     base_db: torch.Tensor | None = None  # (C, F): the auto-fader's level each frame reads
+    roles: torch.Tensor | None = None  # (C,) long: each channel's role (models.alm.roles)
 
     @property
     def n_frames(self) -> int:
@@ -75,6 +76,14 @@ def load_training_song(
         raise ValueError(f"{folder}: no target mix")
     audio = song.audio if bleed else data.clean().astype(np.float32)
     return audio, song.target_mix.astype(np.float32), channel_ideal_db(data, bleed)
+
+
+def channel_roles(folder: Path) -> list[str]:
+    """Each channel's role as song.json names it (models.alm.config.ROLES)."""
+    import json
+
+    meta = json.loads((folder / "song.json").read_text())
+    return [str(ch.get("role") or "") for ch in meta["channels"]]
 
 
 def channel_ideal_db(data: SongData, bleed: bool = True) -> np.ndarray | None:

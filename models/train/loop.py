@@ -21,6 +21,7 @@ from torch import nn
 from models.alm.config import ALMConfig, DMCConfig
 from models.alm.network import ALMNet
 from models.alm.output import output_db
+from models.alm.roles import role_indices
 from models.checkpoint import build_model, save_model
 from models.dmc import DMCNet
 from models.song import channel_files
@@ -34,11 +35,13 @@ from models.train.batches import (
     draw_sequence,
     gain_loss,
     mix_output,
+    sequence_roles,
 )
 from models.train.config import TrainConfig
 from models.train.features import (
     EmbeddingCache,
     SongFeatures,
+    channel_roles,
     frozen_embeddings,
     load_training_song,
     song_features,
@@ -158,6 +161,7 @@ class Trainer:
             weight_decay=cfg.weight_decay,
         )
         self.gen = torch.Generator().manual_seed(cfg.seed * 1009 + self.rank)
+        self.role_gen = torch.Generator().manual_seed(cfg.seed * 2003 + 17 + self.rank)
         self.step = 0
         self.history: dict[str, Any] = {"train": [], "validation": []}
         self.best: tuple[float, dict[str, torch.Tensor]] | None = None
@@ -213,7 +217,10 @@ class Trainer:
 
         source = load_model(path)
         try:
-            self.model.load_state_dict(source.state_dict(), strict=True)
+            missing, unexpected = self.model.load_state_dict(source.state_dict(), strict=False)
+            # a network learning channel roles may start from one without: its table starts at 0
+            if unexpected or [k for k in missing if not k.startswith("role_table.")]:
+                raise RuntimeError(f"missing {missing}, unexpected {unexpected}")
         except RuntimeError as exc:
             raise CheckpointError(f"{path}: not the network this config trains ({exc})") from None
         meta = read_sidecar(path)
@@ -265,6 +272,7 @@ class Trainer:
             feats = song_features(name, audio, target, self.model.embedding,
                                   self.model.frontend, self.geometry, ideal, cached,
                                   keep_mel=self.cfg.frozen_steps < self.cfg.steps)  # fmt: skip
+            feats.roles = role_indices(channel_roles(f))
             if cache is not None and cached is None and self.rank == 0:
                 cache.put(f, feats.emb_end, name)
             out.append(feats)
@@ -283,6 +291,8 @@ class Trainer:
         self.model.load_state_dict(state["model"])
         self.opt.load_state_dict(state["optimizer"])
         self.gen.set_state(state["generator"])
+        if "role_generator" in state:
+            self.role_gen.set_state(state["role_generator"])
         self.step, self.history, self.train_s = (
             int(state["step"]),
             state["history"],
@@ -297,6 +307,7 @@ class Trainer:
             "model": self.model.state_dict(),
             "optimizer": self.opt.state_dict(),
             "generator": self.gen.get_state(),
+            "role_generator": self.role_gen.get_state(),
             "step": self.step,
             "history": self.history,
             "train_s": self.train_s,
@@ -318,17 +329,33 @@ class Trainer:
             return self.model
         return nn.parallel.DistributedDataParallel(self.model)
 
+    def _sequence_roles(self, seq: Sequence, drop: float) -> torch.Tensor | None:
+        """(B, C) the roles a sequence's channels are shown with (None: a network without
+        roles), a share `drop` of them as "unknown" (from `role_gen`)."""
+        if not isinstance(self.model, ALMNet) or self.model.role_table is None:
+            return None
+        roles = sequence_roles(seq)
+        if drop > 0:
+            hidden = torch.rand(roles.shape, generator=self.role_gen) < drop
+            roles = roles.masked_fill(hidden, 0)
+        return roles
+
     def _chunk_loss(
         self, net: nn.Module, seq: Sequence, offset: int, length: int, finetune: bool,
         state: torch.Tensor | None, prev: torch.Tensor | None,
+        roles: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:  # fmt: skip
-        """One chunk's loss; prev (B, C): the gain (dB) in force before the chunk, carried."""
+        """One chunk's loss; prev (B, C): the gain (dB) in force before the chunk, carried;
+        roles (B, C): the channels' roles for a network that reads them."""
         emb, rms, mask, audio, target = chunk_inputs(
             seq, offset, length, self.geometry, self.model.embedding if finetune else None
         )
         if self.model.training and self.cfg.embedding_dropout > 0:
             emb = torch.nn.functional.dropout(emb, self.cfg.embedding_dropout)
-        z, state = net(emb, rms, mask, state)
+        if roles is None:
+            z, state = net(emb, rms, mask, state)
+        else:
+            z, state = net(emb, rms, mask, state, roles)
         rng = self.model.gain
         base = chunk_base(seq, offset, length) if rng.has_base else None
         g_db = output_db(rng, z, base, prev)  # (B, C, L): the base level and slew applied
@@ -363,6 +390,7 @@ class Trainer:
         progress = Progress(cfg.steps)
         chunks: list[tuple[int, int]] = []
         seq: Sequence | None = None
+        roles: torch.Tensor | None = None
         state: torch.Tensor | None = None
         prev: torch.Tensor | None = None
         t0 = time.perf_counter() - self.train_s
@@ -377,13 +405,16 @@ class Trainer:
                     self.train_songs, cfg.batch, n_frames, chunk, self.geometry, self.gen
                 )
                 chunks, state, prev = seq.chunks(), None, None
+                roles = self._sequence_roles(seq, cfg.role_dropout)
             assert seq is not None
             offset, length = chunks.pop(0)
             self.model.train()
             self._embedding().eval()  # batch norms keep their statistics
             for g, base in zip(self.opt.param_groups, (cfg.lr, cfg.finetune_lr), strict=True):
                 g["lr"] = base * self._lr_factor()
-            loss, state, prev = self._chunk_loss(net, seq, offset, length, finetune, state, prev)
+            loss, state, prev = self._chunk_loss(
+                net, seq, offset, length, finetune, state, prev, roles
+            )
             self.opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
@@ -410,7 +441,10 @@ class Trainer:
                 song.emb_end = frozen_embeddings(song, self.model.embedding, self.geometry)
             phase = self.geometry.default_phase(song.n_channels)
             seq = Sequence([song], [0], [phase], song.n_frames, song.n_frames)
-            loss, _, _ = self._chunk_loss(self.model, seq, 0, song.n_frames, False, None, None)
+            roles = self._sequence_roles(seq, 0.0)
+            loss, _, _ = self._chunk_loss(
+                self.model, seq, 0, song.n_frames, False, None, None, roles
+            )
             losses.append(float(loss))
         return sum(losses) / max(1, len(losses))
 
