@@ -81,6 +81,7 @@ class LearnRecorder(Appender):
         listen: bool,
         hop: int,
         flush_s: float = FLUSH_S,
+        roles: list[str | None] | None = None,
     ) -> None:
         self.folder = folder
         self.tap = tap
@@ -99,6 +100,7 @@ class LearnRecorder(Appender):
             "sample_rate": tap.sample_rate,
             "hop": hop,
             "listen": listen,
+            "roles": roles,
         }
         (folder / META).write_text(json.dumps(meta, indent=2) + "\n")
         self._csv: TextIO = (folder / ROWS).open("w")
@@ -167,7 +169,8 @@ def attach_recorder(show: Any, tap: LearnTap, sinks: list[Any], listen: bool) ->
     """Record `show` (built on `tap`) into its folder; the show's `learn` attribute is set."""
     if show.folder is None:
         raise ValueError("learn mode needs a show folder")
-    recorder = LearnRecorder(show.folder, tap, sinks, listen=listen, hop=show.engine.hop_samples)
+    recorder = LearnRecorder(show.folder, tap, sinks, listen=listen, hop=show.engine.hop_samples,
+                             roles=getattr(show, "roles", None))  # fmt: skip
     show.add_listener(recorder.on_hop)
     show.learn = recorder
     return recorder

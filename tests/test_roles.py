@@ -189,3 +189,13 @@ def test_a_demo_tells_a_role_model_the_songs_roles(tmp_path: Path) -> None:
                  "--out", str(out))  # fmt: skip
     assert bad.returncode == 2
     assert "error: --roles: unknown channel role 'kik'" in bad.stderr.strip().splitlines()[-1]
+
+
+def test_a_learn_recording_keeps_the_roles_the_show_told_the_model() -> None:
+    from models.learn.recording import recorded_roles
+
+    names = ["Kick", "Ch 2", "VOX"]
+    assert recorded_roles(["kick", "bass", None], names) == ["kick", "bass", None]
+    assert recorded_roles(["kick", "nonsense", "lead"], names) == ["kick", None, "lead"]
+    # an older recording (no roles in learn.json) or a list of the wrong length: the names
+    assert recorded_roles(None, names) == recorded_roles(["kick"], names) == ["kick", None, "lead"]

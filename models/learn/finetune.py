@@ -27,6 +27,7 @@ from torch import nn
 from models.alm.config import RMS_FLOOR_DB, WINDOW_FRAMES, Geometry
 from models.alm.network import ALMNet
 from models.alm.output import output_db
+from models.alm.roles import guess_role, role_indices
 from models.checkpoint import load_model, read_sidecar, save_model
 from models.learn.recording import Recording
 from models.train.batches import balance_loss, gain_loss
@@ -91,6 +92,7 @@ class Piece:
     emb: torch.Tensor  # (C, F, D) float16: what each channel holds at each frame
     rms_db: torch.Tensor  # (C, F)
     ideal_db: torch.Tensor  # (C, F), NaN where not the engineer's
+    roles: torch.Tensor | None = None  # (C,) long: each channel's role (models.alm.roles)
 
     @property
     def n_frames(self) -> int:
@@ -131,6 +133,7 @@ def pieces_of(
     if geometry.frame != rec.hop:
         raise LearnError(f"the model's frame ({geometry.frame}) is not the recording's hop")
     ideal = engineer_gains(rec)
+    roles = role_indices(rec.roles or [guess_role(n) for n in rec.names])
     per = max(1, round(segment_s * rec.sample_rate / rec.hop))
     ctx = round(CONTEXT_S * rec.sample_rate / rec.hop)
     out = []
@@ -146,6 +149,7 @@ def pieces_of(
             held_embeddings(model, audio)[:, skip:].contiguous(),
             frame_rms_db(audio[None], geometry.frame)[0, :, skip:].contiguous(),
             torch.from_numpy(ideal[a:b].T.astype(np.float32)).contiguous(),
+            roles,
         )
         out.append(piece)
     return out
@@ -199,16 +203,19 @@ def _loss(
     c_max = max(p.n_channels for p in pieces)
     embs, rmss, ideals, heards = [], [], [], []
     mask = torch.zeros(len(pieces), c_max, dtype=torch.bool)
+    roles = torch.zeros(len(pieces), c_max, dtype=torch.long)
     for b, (p, s) in enumerate(zip(pieces, starts, strict=True)):
         emb, rms, ideal, heard = _inputs(p, s, length)
         pad = c_max - p.n_channels
         mask[b, : p.n_channels] = True
+        if p.roles is not None:
+            roles[b, : p.n_channels] = p.roles
         embs.append(F.pad(emb, (0, 0, 0, 0, 0, pad)))
         rmss.append(F.pad(rms, (0, 0, 0, pad), value=RMS_FLOOR_DB))
         ideals.append(F.pad(ideal, (0, 0, 0, pad), value=float("nan")))
         heards.append(F.pad(heard, (0, 0, 0, pad), value=RMS_FLOOR_DB))
     emb_b, rms_b = torch.stack(embs), torch.stack(rmss)
-    z, _ = model(emb_b, rms_b, mask, None)
+    z, _ = model(emb_b, rms_b, mask, None, roles)
     rng = model.gain
     g = output_db(rng, z, None, None)
     ideal = torch.stack(ideals)
@@ -223,7 +230,7 @@ def _loss(
     distill = cfg.distill
     if base is not None and distill > 0:
         with torch.no_grad():
-            zb, _ = base(emb_b, rms_b, mask, None)
+            zb, _ = base(emb_b, rms_b, mask, None, roles)
             gb = output_db(rng, zb, None, None)
             gb = gb.masked_fill(~mask.unsqueeze(-1), float("nan"))
         loss = loss + distill * gain_loss(g, gb, rng.min_db, rng.max_db, centered=True)

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -76,6 +77,9 @@ class Recording:
     engineer: np.ndarray
     """(hops, C) bool: the fader was the engineer's on that hop."""
     listen: bool = False
+    roles: list[str | None] = field(default_factory=list)
+    """Each channel's role as the show told the model (learn.json), else guessed from the
+    names (models.alm.roles.guess_role): what a network trained with roles reads."""
 
     @property
     def hops(self) -> int:
@@ -105,6 +109,17 @@ def read_flac_partial(path: Path) -> tuple[np.ndarray, int]:
     return np.ascontiguousarray(audio.T), rate
 
 
+def recorded_roles(told: Any, names: list[str]) -> list[str | None]:
+    """The roles a recording's learn.json gives (a list as long as the channels, each a role
+    or null), else each channel's guess from its name."""
+    from models.alm.config import ROLES
+    from models.alm.roles import guess_role
+
+    if isinstance(told, list) and len(told) == len(names):
+        return [r if isinstance(r, str) and r in ROLES else None for r in told]
+    return [guess_role(n) for n in names]
+
+
 def read_recording(folder: Path) -> Recording:
     """The learn recording of a show folder (a killed show's too, up to its last flush)."""
     folder = Path(folder)
@@ -128,6 +143,7 @@ def read_recording(folder: Path) -> Recording:
     faders, models, engineer = parse_rows(folder / ROWS, len(names))
     hops = min(len(faders), audio.shape[1] // hop)
     return Recording(
+        roles=recorded_roles(meta.get("roles"), names),
         name=folder.name,
         names=names,
         sample_rate=rate,
