@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bridge.channels import parse_roles
 from bridge.journal import new_show_dir
 from bridge.outputs.x32.client import X32Client
 from bridge.outputs.x32.law import db_to_fader, fader_to_db, quantize
@@ -69,6 +70,9 @@ def rehearse(
             names=list(song.names),
             title=title,
             ride="absolute",
+            roles=parse_roles(
+                "auto", list(range(n)), list(song.names), [c.role for c in song.meta.channels]
+            ),
         )
         show.engine.deadline_s = math.inf
         show.engine.human_hold_s = math.inf  # the person keeps what they touch
