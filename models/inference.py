@@ -124,13 +124,12 @@ class StreamingMixer:
 
     def _role_vectors(self, n_channels: int) -> np.ndarray:
         """(channels, D) float32: what each channel's role adds to its embeddings."""
-        d = self.model.embedding.out_dim
         if not isinstance(self.model, ALMNet) or self.model.role_table is None:
-            return np.zeros((n_channels, d), dtype=np.float32)
+            return np.zeros((n_channels, self.model.embedding.out_dim), dtype=np.float32)
         roles = self._roles if self._roles is not None else [None] * n_channels
         if len(roles) != n_channels:
             raise InputAudioError(f"{len(roles)} channel roles set for {n_channels} channels")
-        return self.model.role_vectors(role_indices(roles)).numpy().astype(np.float32)
+        return self.model.role_table(role_indices(roles)).numpy().astype(np.float32)
 
     @torch.no_grad()
     def reset(self, n_channels: int, sample_rate: int) -> None:

@@ -32,12 +32,16 @@ GAIN = GainRange(min_db=-40.0, max_db=24.0, max_step_db=1.2)
 BAND = ["kick", "snare", "bass", "rhythm", "keys", "lead"]
 
 
-def role_network(seed: int = 0, roles: bool = True) -> ALMNet:
+def role_network(seed: int = 0, roles: bool = True, table_std: float = 0.0) -> ALMNet:
+    """A seeded untrained network; table_std > 0 draws its role table (at init it is zero)."""
     torch.manual_seed(seed)
     model = ALMNet(StudentEmbedding(), ALMConfig(gain=GAIN, roles=roles))
     last = model.mlp[-1]
     assert isinstance(last, nn.Linear)
     nn.init.normal_(last.weight, std=0.5)  # the output depends on its input
+    if table_std > 0:
+        assert model.role_table is not None
+        nn.init.normal_(model.role_table.weight, std=table_std)
     return model.eval()
 
 
@@ -66,9 +70,7 @@ def test_a_role_network_starts_as_the_network_without_roles() -> None:
 
 
 def test_streaming_with_roles_gives_the_offline_gains_and_the_roles_matter() -> None:
-    model = role_network(seed=3)
-    assert model.role_table is not None
-    nn.init.normal_(model.role_table.weight, std=1.0)
+    model = role_network(seed=3, table_std=1.0)
     audio = band(6, 6.0, seed=7)
     runner = StreamingMixer(model, runtime="eager")
     runner.set_roles(BAND)
@@ -87,9 +89,7 @@ def test_streaming_with_roles_gives_the_offline_gains_and_the_roles_matter() -> 
 
 
 def test_roles_are_kept_across_resets_and_checked() -> None:
-    model = role_network(seed=4)
-    assert model.role_table is not None
-    nn.init.normal_(model.role_table.weight, std=1.0)
+    model = role_network(seed=4, table_std=1.0)
     audio = band(6, 2.0, seed=1)
     runner = StreamingMixer(model, runtime="eager")
     runner.set_roles(BAND)
@@ -138,9 +138,7 @@ def test_the_exported_runner_gives_the_torch_runners_gains_with_roles(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    model = role_network(seed=5)
-    assert model.role_table is not None
-    nn.init.normal_(model.role_table.weight, std=1.0)
+    model = role_network(seed=5, table_std=1.0)
     audio = band(6, 4.0, seed=3)
     exported = StreamingMixer(model, runtime="onnx")
     exported.set_roles(BAND)

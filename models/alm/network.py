@@ -86,13 +86,6 @@ class ALMNet(nn.Module):
     def gain(self) -> GainRange:
         return self.config.gain
 
-    def role_vectors(self, roles: torch.Tensor) -> torch.Tensor:
-        """roles: (..., channels) long indices into ROLES -> (..., channels, emb_dim), what each
-        channel's role adds to its embeddings (zeros for a network without roles)."""
-        if self.role_table is None:
-            return torch.zeros(*roles.shape, self.embedding.out_dim)
-        return self.role_table(roles)
-
     def forward(
         self,
         emb: torch.Tensor,

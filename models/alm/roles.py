@@ -14,8 +14,6 @@ import torch
 
 from models.alm.config import ROLES
 
-UNKNOWN = ROLES[0]
-
 # Instrument words (MedleyDB labels, console channel names, file names) -> mixing role; the first
 # match wins.
 ROLE_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
