@@ -4,6 +4,7 @@ refuses bad audio (and only bad audio), and an export of an older graph form is 
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,31 @@ def test_the_numpy_log_mel_is_the_torch_one(frontend: CausalLogMel) -> None:
     assert got.shape == (5, 7, frontend.n_mels) and got.dtype == np.float32
     assert np.abs(got.transpose(0, 2, 1) - want).max() <= 1e-5
     assert np.ptp(got) > 1.0  # real spectra, not a constant
+
+
+def test_the_numpy_log_mel_keeps_its_buffers_per_thread() -> None:
+    """Two runners on two threads share a front-end (the benchmark and the engine can): each
+    thread's frames are its own audio's, whatever the other thread frames at the same time."""
+    frontend = CausalLogMel()
+    rng = np.random.default_rng(2)
+    shape = (3, frontend.context + 5 * frontend.hop)
+    signals = [(0.2 * rng.standard_normal(shape)).astype(np.float32) for _ in range(2)]
+    want = [frontend.frames_from(torch.from_numpy(x)).numpy().transpose(0, 2, 1) for x in signals]
+    worst = [0.0, 0.0]
+    start = threading.Barrier(2)
+
+    def frame(k: int) -> None:
+        start.wait()
+        for _ in range(200):
+            worst[k] = max(worst[k], float(np.abs(frontend.frames_np(signals[k]) - want[k]).max()))
+
+    threads = [threading.Thread(target=frame, args=(k,)) for k in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert max(worst) <= 1e-5
+    assert np.abs(want[0] - want[1]).max() > 0.5  # the two signals' frames differ
 
 
 @pytest.mark.parametrize("hop", [1000, 4800, 333])
