@@ -71,6 +71,52 @@ def measure(
     return stats.percentile_ms(50), stats.percentile_ms(99), seconds / wall, worst, over
 
 
+PAIRED = ("alm-mr", "autofader", "dmc-og")
+
+
+def paired(channels: int, seconds: float) -> dict[str, tuple[float, float]]:
+    """(p50 ms, p99 ms) of each of PAIRED's predictions on the same hops, interleaved: every hop
+    goes through each source in turn (the order rotating hop by hop), so a slow spell of the
+    machine (a busy neighbour on a shared host) falls on all of them alike and their ratio is
+    measured under the same conditions. Networks on ONNX Runtime."""
+    song = noise_song(channels, seconds)
+    sources = [gain_source(name, "onnx") for name in PAIRED]
+    for source in sources:
+        source.reset(channels, 48_000)
+    hop = 2400
+    times: list[list[float]] = [[] for _ in sources]
+    for k in range(song.audio.shape[1] // hop):
+        block = song.audio[:, k * hop : (k + 1) * hop]
+        for j in range(len(sources)):
+            i = (j + k) % len(sources)
+            t0 = time.perf_counter()
+            sources[i].step(block)
+            times[i].append(time.perf_counter() - t0)
+    return {
+        name: (float(np.percentile(t, 50) * 1e3), float(np.percentile(t, 99) * 1e3))
+        for name, t in zip(PAIRED, times, strict=True)
+    }
+
+
+def paired_table(channel_counts: list[int], seconds: float) -> list[str]:
+    out = [
+        "Interleaved (`paired`): the same hops through ALM-MR, the auto-fader and DMC-OG in turn,",
+        "p50 / p99 ms of the prediction, and each network's p99 over the auto-fader's.",
+        "",
+        "| channels | alm-mr | autofader | dmc-og | alm-mr / autofader (p99) "
+        "| dmc-og / autofader (p99) |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    for ch in channel_counts:
+        r = paired(ch, seconds)
+        fader = r["autofader"][1]
+        cells = [f"{r[n][0]:.3f} / {r[n][1]:.3f}" for n in PAIRED]
+        cells += [f"x{r['alm-mr'][1] / fader:.2f}", f"x{r['dmc-og'][1] / fader:.2f}"]
+        out.append(f"| {ch} | " + " | ".join(cells) + " |")
+        print(out[-1], flush=True)
+    return out
+
+
 def _ort_version() -> str:
     try:
         import onnxruntime
@@ -111,6 +157,9 @@ def main() -> None:
         "--runtimes", nargs="+", default=["onnx", "jit"], help="inference runtimes of the networks"
     )
     parser.add_argument("--channels", nargs="+", type=int, default=[8, 16, 32, 64])
+    parser.add_argument(
+        "--no-paired", action="store_true", help="skip the interleaved ALM-MR/auto-fader table"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     load_start = os.getloadavg()[0]
@@ -168,6 +217,8 @@ def main() -> None:
             f"| {rtf:.0f}x | {worst:.2f} | {over} |"
         )
     lines += ["", *summary(rows)]
+    if not args.no_paired and set(PAIRED) <= set(names) | {"raw"}:
+        lines += ["", *paired_table(args.channels, args.seconds)]
     lines += ["", f"Peak resident memory of the benchmark process: {rss_mb:.0f} MB."]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text("\n".join(lines) + "\n")
