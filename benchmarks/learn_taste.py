@@ -43,7 +43,7 @@ from models.eval.balance import BalanceTruth, balance_errors, produced_sources, 
 from models.eval.metrics import gain_curve as predicted_curve
 from models.eval.run import balance_truth
 from models.eval.systems import stream_gains
-from models.gainsource import checkpoint_path, make_gain_source
+from models.gainsource import checkpoint_path, make_gain_source, tell_roles
 from models.learn.finetune import LearnConfig, fine_tune
 from models.learn.recording import Recording, read_recording
 from models.learn.simulated import TASTE_DB, engineer_faders
@@ -141,11 +141,16 @@ def balance_against_engineer(
     audio = rec.audio[:, a * HOP : b * HOP]
     out = {}
     for name, source in systems.items():
+        tell_roles(source, roles_of_song(folder))  # the band's roles, as `--roles` tells a show
         gains = stream_gains(source, audio, HOP, 48_000)
         curve = predicted_curve(gains, HOP, n)
         errs = balance_errors(mix_truth, levels, curve, 48_000)
         out[name] = [float(e) for e in errs if np.isfinite(e)]
     return out
+
+
+def roles_of_song(folder: Path) -> list[str | None]:
+    return [c.role for c in read_song_data(folder).song.meta.channels]
 
 
 def synthetic_split(data: Path, learned: Path, work: Path) -> dict[str, Any]:
@@ -183,6 +188,7 @@ def main() -> int:
     ap.add_argument("--loss", choices=("gain", "balance"), default=LearnConfig.loss)
     ap.add_argument("--ride-weight", type=float, default=LearnConfig.ride_weight)
     ap.add_argument("--validate-every", type=int, default=LearnConfig.validate_every)
+    ap.add_argument("--no-levels", action="store_true", help="no role levels (LearnConfig.levels)")
     ap.add_argument("--tag", default="", help="results go to learn_taste-TAG.md/.json")
     ap.add_argument("--skip-eval", action="store_true")
     ap.add_argument("--curve", action="store_true", help="measure show B at every validation")
@@ -200,8 +206,11 @@ def main() -> int:
     folders = unseen_songs(args.data, args.channels, args.songs)
     half = len(folders) // 2
     shows = args.work / "shows"
-    rec_a, _, wall_a = record(folders[:half], shows, "A", args.reuse)
+    rec_a, spans_a, wall_a = record(folders[:half], shows, "A", args.reuse)
     rec_b, spans_b, wall_b = record(folders[half:], shows, "B", args.reuse)
+    # One show, a band per song: each song's channel roles (a changeover between songs).
+    rec_a.role_spans = [(a, b, roles_of_song(next(f for f in folders if f.name == name)))
+                        for name, a, b in spans_a]  # fmt: skip
     model = args.work / "models" / f"taste{'-' + args.tag if args.tag else ''}.pt"
     cfg = LearnConfig(
         steps=args.steps,
@@ -213,6 +222,7 @@ def main() -> int:
         blend=args.blend,
         ride_weight=args.ride_weight,
         validate_every=args.validate_every,
+        levels=not args.no_levels,
     )
     snapshots: dict[int, Path] = {}
 
@@ -222,6 +232,7 @@ def main() -> int:
     result = fine_tune([rec_a], checkpoint_path("alm-mr"), model, cfg=cfg, base_name="alm-mr",
                        on_validate=snapshot if args.curve else None)  # fmt: skip
     assert result.path is not None
+    learned_meta = json.loads(result.path.with_suffix(".json").read_text())
     show_min = rec_a.hops / 1200
     print(f"fine-tune: {result.cpu_s:.0f} s CPU for {show_min:.1f} min of show "
           f"({result.cpu_s / 60 / (show_min / 60):.1f} CPU min per hour); held-out loss "
@@ -280,6 +291,8 @@ def main() -> int:
         "finetune_train_s": round(result.train_s, 1),
         "cpu_min_per_hour_of_show": round(result.cpu_s / 60 / (show_min / 60), 2),
         "heldout_loss_db": [round(result.base_loss, 3), round(result.learned_loss, 3)],
+        "role_levels_db": learned_meta["training"].get("role_levels_db", {}),
+        "role_levels_check_db": learned_meta["metrics"].get("heldout_balance_l1_db", {}),
         "balance_median_db": med,
         "balance_p90_db": p90,
         "balance_fall_percent": round(fall, 1),
@@ -346,6 +359,11 @@ def write_markdown(out: dict[str, Any]) -> None:
         f"{hour_min(out):.1f} CPU minutes (60 / {out['show_a_min']} x the features + the "
         f"training). Held-out gain loss {out['heldout_loss_db'][0]} -> "
         f"{out['heldout_loss_db'][1]} dB.",
+        "",
+        "Role levels learned (models.learn.levels, dB, centred): "
+        f"{out.get('role_levels_db') or 'none'}; "
+        f"held-out balance L1 of the fine-tuned network without / with them: "
+        f"{out.get('role_levels_check_db') or '-'}.",
         "",
         "Per role, median |error| dB on show B:",
         "",

@@ -123,6 +123,21 @@ def _shipped(name: str) -> Callable[[], GainSource]:
     return make
 
 
+def _network(path: Path, name: str) -> GainSource:
+    """A checkpoint run by the streaming runner, with the role levels a learned model carries
+    (models.learn.levels) on top."""
+    from models.checkpoint import read_sidecar
+    from models.inference import StreamingMixer
+
+    mixer = StreamingMixer.from_checkpoint(path, name)
+    levels = read_sidecar(path).get("training", {}).get("role_levels_db") or {}
+    if not levels:
+        return mixer
+    from models.learn.levels import LevelledMixer
+
+    return LevelledMixer(mixer, {str(k): float(v) for k, v in levels.items()})
+
+
 GAIN_SOURCES: dict[str, Callable[[], GainSource]] = {
     **{name: _shipped(name) for name in SHIPPED},
     "alm-mr-untrained": _untrained("alm", "mr"),
@@ -163,14 +178,10 @@ def make_gain_source(name: str | None = None) -> GainSource:
     """A gain source by registered name or by checkpoint path (PATH.pt, run as a network)."""
     name = name or default_gain_source_name()
     if name not in GAIN_SOURCES and is_checkpoint_name(name):
-        from models.inference import StreamingMixer
-
-        return StreamingMixer.from_checkpoint(Path(name), name)
+        return _network(Path(name), name)
     learned = None if name in GAIN_SOURCES else learned_checkpoint(name)
     if learned is not None:
-        from models.inference import StreamingMixer
-
-        return StreamingMixer.from_checkpoint(learned, name)
+        return _network(learned, name)
     try:
         factory = GAIN_SOURCES[name]
     except KeyError:

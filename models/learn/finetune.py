@@ -74,6 +74,9 @@ class LearnConfig:
     fine-tune as trained, under 1 pulls everything it moved part of the way back (what the
     engineer taught stays mostly learned; what 30 songs over-fitted, on the roles they rarely
     held, mostly unlearned). Measured on show B: 1.40 dB at 1, 1.37 at 0.5, 1.31 at 0.7."""
+    levels: bool = True
+    """Also learn the engineer's level of each channel role over its running loudness
+    (models.learn.levels), kept only when it lowers the held-out balance error."""
     distill: float = 0.0
     """Weight of the pull towards the base model's own (centered) gains on every channel: an
     L1, so with a weight under 1 it never moves the optimum where the engineer's fader can be
@@ -258,6 +261,35 @@ def blended(
     }
 
 
+def _learned_levels(
+    model: ALMNet, recordings: list[Recording], cfg: LearnConfig
+) -> tuple[dict[str, float], dict[str, float]]:
+    """The engineer's role levels (models.learn.levels) over the fine-tuned network, fitted on
+    the same training hops and checked on the same held-out ones."""
+    from models.eval.systems import stream_gains
+    from models.gainsource import tell_roles
+    from models.inference import StreamingMixer
+    from models.learn.levels import learn_levels
+
+    mixer = StreamingMixer(model, "learned", runtime="eager")
+
+    def stream(audio: np.ndarray, roles: list[str | None]) -> np.ndarray:
+        tell_roles(mixer, roles)
+        return stream_gains(mixer, audio, recordings[0].hop, recordings[0].sample_rate)
+
+    cuts = [round(rec.hops * (1.0 - cfg.holdout)) for rec in recordings]
+    return learn_levels(recordings, cuts, stream)
+
+
+def _levels_line(levels: dict[str, float], check: dict[str, float]) -> str:
+    if not check:
+        return "role levels: none learned (no channel roles, or too few hops of each)"
+    said = ", ".join(f"{r} {v:+.1f}" for r, v in levels.items())
+    verdict = f"kept: {said} dB" if levels else "dropped"
+    return (f"role levels {verdict} (held-out balance error {check['without']:.2f} dB without, "
+            f"{check['with']:.2f} dB with)")  # fmt: skip
+
+
 def fine_tune(
     recordings: list[Recording],
     base: Path,
@@ -357,6 +389,11 @@ def fine_tune(
             f"held-out {cfg.holdout:.0%} ({best[0]:.3f} vs {base_loss:.3f} dB); nothing saved"
         )
     model.load_state_dict(best[1])
+    levels: dict[str, float] = {}
+    levels_check: dict[str, float] = {}
+    if cfg.levels:
+        levels, levels_check = _learned_levels(model, recordings, cfg)
+        say(_levels_line(levels, levels_check))
     before = read_sidecar(base)
     training = {
         "learned_from": [r.name for r in recordings],
@@ -368,8 +405,10 @@ def fine_tune(
         "features_s": round(features_s, 1),
         "cpu_s": round(result.cpu_s, 1),
         "base_training": {k: before.get("training", {}).get(k) for k in ("data", "steps")},
+        "role_levels_db": levels,
     }
-    metrics = {"heldout_loss_db": round(best[0], 4), "base_heldout_loss_db": round(base_loss, 4)}
+    metrics = {"heldout_loss_db": round(best[0], 4), "base_heldout_loss_db": round(base_loss, 4),
+               "heldout_balance_l1_db": levels_check}  # fmt: skip
     result.path = save_model(model, out, training=training, metrics=metrics)
     curve = out.with_name(out.stem + "-curve.png")
     try:

@@ -80,6 +80,13 @@ class Recording:
     roles: list[str | None] = field(default_factory=list)
     """Each channel's role as the show told the model (learn.json), else guessed from the
     names (models.alm.roles.guess_role): what a network trained with roles reads."""
+    role_spans: list[tuple[int, int, list[str | None]]] = field(default_factory=list)
+    """Where the roles changed during the recording (a changeover: hops a..b and their roles);
+    empty: `roles` for every hop."""
+
+    def spans(self) -> list[tuple[int, int, list[str | None]]]:
+        """(first hop, end hop, roles) covering the recording."""
+        return self.role_spans or [(0, self.hops, list(self.roles))]
 
     @property
     def hops(self) -> int:

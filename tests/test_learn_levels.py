@@ -1,0 +1,152 @@
+"""Learned role levels (models.learn.levels): the running level holds while a channel rests, the
+table read from an engineer's faders is the engineer's, and the mixer on top of a network moves
+only the balance, within its bound, and only channels it knows."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from models.gainsource import (
+    InputAudioError,
+    UnityGains,
+    checkpoint_path,
+    make_gain_source,
+    tell_roles,
+)
+from models.learn.finetune import LearnConfig, fine_tune
+from models.learn.levels import (
+    MAX_CORRECTION_DB,
+    LevelledMixer,
+    RunningLevels,
+    fit_role_levels,
+    frame_db,
+    role_table,
+)
+from models.learn.recording import Recording
+
+HOP = 2400
+
+
+def noise(levels_db: list[float], hops: int, seed: int = 0) -> np.ndarray:
+    """(C, hops * HOP) noise, channel c at levels_db[c] dBFS (RMS)."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((len(levels_db), hops * HOP)).astype(np.float32)
+    return x * (10.0 ** (np.asarray(levels_db, np.float32) / 20.0))[:, None]
+
+
+def test_the_running_level_holds_while_a_channel_rests() -> None:
+    levels = RunningLevels(2)
+    playing = noise([-20.0, -30.0], 200)
+    for t in range(200):
+        levels.push(frame_db(playing[:, t * HOP : (t + 1) * HOP]), np.array([3.0, -2.0]))
+    assert np.allclose(levels.level_db, [-20.0, -30.0], atol=0.3)
+    assert np.allclose(levels.mean_gain_db, [3.0, -2.0])
+    # channel 0 rests: 35 dB lower (bleed) for 30 s, channel 1 plays on at a new level
+    rest = noise([-55.0, -24.0], 600, seed=1)
+    for t in range(600):
+        levels.push(frame_db(rest[:, t * HOP : (t + 1) * HOP]), np.array([3.0, -2.0]))
+    assert abs(levels.level_db[0] + 20.0) < 0.3  # held: bleed is not its level
+    assert abs(levels.level_db[1] + 24.0) < 0.5  # followed
+
+
+def test_the_table_is_the_engineers_levels_over_loudness() -> None:
+    """An engineer who puts the lead 6 dB over the bass and the pad 4 dB under it, whatever
+    each channel's input level, gives that table (centred)."""
+    roles = ["lead", "bass", "pad", None]
+    samples: dict[str, list[float]] = {}
+    for seed, inputs in enumerate(([-18.0, -30.0, -24.0, -40.0], [-26.0, -20.0, -33.0, -22.0])):
+        audio = noise(inputs, 300, seed)
+        want = {"lead": 6.0, "bass": 0.0, "pad": -4.0}
+        faders = np.array([want.get(str(r), 0.0) - v for r, v in zip(roles, inputs, strict=True)])
+        faders = np.tile(faders + 5.0 * seed, (300, 1))  # a per-song offset: only balance counts
+        faders[:, 3] = np.nan  # not the engineer's
+        for r, v in fit_role_levels(audio, faders, roles, HOP).items():
+            samples.setdefault(r, []).extend(v)
+    table = role_table(samples)
+    assert set(table) == {"lead", "bass", "pad"}
+    assert abs(table["lead"] - table["bass"] - 6.0) < 0.3
+    assert abs(table["pad"] - table["bass"] + 4.0) < 0.3
+    assert abs(sum(table.values())) < 0.05
+
+
+class Fixed(UnityGains):
+    """A stand-in network with fixed gains (the wrapper's arithmetic is what is tested)."""
+
+    def __init__(self, gains: list[float]) -> None:
+        self.gains = np.asarray(gains, dtype=np.float64)
+
+    def step(self, hop: np.ndarray) -> np.ndarray:
+        super().step(hop)
+        return self.gains.copy()
+
+
+def run(mixer: LevelledMixer, audio: np.ndarray) -> np.ndarray:
+    mixer.reset(audio.shape[0], 48_000)
+    return np.array(
+        [mixer.step(audio[:, t * HOP : (t + 1) * HOP]) for t in range(audio.shape[1] // HOP)]
+    )
+
+
+def test_the_mixer_moves_the_balance_to_the_table_and_nothing_else() -> None:
+    audio = noise([-20.0, -26.0, -30.0, -24.0], 100)
+    inner = Fixed([0.0, 2.0, -1.0, 4.0])
+    table = {"lead": 3.0, "bass": 0.0, "pad": -3.0}
+    mixer = LevelledMixer(inner, table)
+    assert np.allclose(run(mixer, audio), inner.gains)  # no roles told: the network as it is
+    mixer.set_roles(["lead", "bass", "pad", None])
+    out = run(mixer, audio)[-1]
+    assert out[3] == inner.gains[3]  # no role: untouched
+    moved = out[:3] - inner.gains[:3]
+    assert abs(moved.sum()) < 1e-9  # centred: the overall level stays the network's
+    heard = out[:3] + np.array([-20.0, -26.0, -30.0])  # each channel's level in the mix
+    assert np.allclose(heard - heard.mean(), [3.0, 0.0, -3.0], atol=0.3)
+
+
+def test_the_move_is_bounded_and_bad_audio_is_refused_before_any_state() -> None:
+    audio = noise([-10.0, -50.0], 50)
+    mixer = LevelledMixer(Fixed([0.0, 0.0]), {"lead": 20.0, "pad": -20.0})
+    mixer.set_roles(["lead", "pad"])
+    out = run(mixer, audio)
+    assert np.abs(out).max() <= MAX_CORRECTION_DB + 1e-9
+    bad = audio[:, :HOP].copy()
+    bad[0, 5] = np.nan
+    before = mixer._levels.level_db.copy()
+    try:
+        mixer.step(bad)
+    except InputAudioError:
+        pass
+    else:
+        raise AssertionError("NaN audio was accepted")
+    assert np.array_equal(mixer._levels.level_db, before)
+
+
+def test_a_fine_tune_keeps_the_role_levels_of_a_person_who_levels_by_role(tmp_path: Path) -> None:
+    """The real fine-tune on a recording whose faders put each role at its level over the
+    channel's loudness: the table is learned, checked on the held-out hops, written to the
+    sidecar, and the learned gain source plays it (once told the roles)."""
+    hops, inputs = 400, [-14.0, -30.0, -22.0, -36.0]
+    roles: list[str | None] = ["lead", "bass", "pad", "keys"]
+    want = {"lead": 8.0, "bass": 2.0, "pad": -6.0, "keys": -4.0}
+    rng = np.random.default_rng(3)
+    swell = 1.0 + 0.5 * np.sin(np.linspace(0.0, 9.0, hops * HOP))[None, :].astype(np.float32)
+    audio = noise(inputs, hops, seed=3) * swell
+    faders = np.tile([want[str(r)] - v for r, v in zip(roles, inputs, strict=True)], (hops, 1))
+    faders += rng.normal(0.0, 0.2, faders.shape)  # a hand, not a table
+    rec = Recording("person", ["Vox", "Bass", "Pad", "Keys"], 48_000, HOP, audio,
+                    faders - faders.mean(), faders.copy(), np.ones(faders.shape, bool),
+                    listen=True, roles=roles)  # fmt: skip
+    out = tmp_path / "taste.pt"
+    cfg = LearnConfig(steps=10, validate_every=5, blend=1.0)
+    fine_tune([rec], checkpoint_path("alm-mr"), out, cfg=cfg, log=lambda _: None)
+    meta = json.loads(out.with_suffix(".json").read_text())
+    table = meta["training"]["role_levels_db"]
+    check = meta["metrics"]["heldout_balance_l1_db"]
+    assert check["with"] < check["without"]
+    assert abs((table["lead"] - table["bass"]) - 6.0) < 0.5
+    assert abs((table["pad"] - table["keys"]) + 2.0) < 0.5
+    source = make_gain_source(str(out))
+    assert isinstance(source, LevelledMixer) and source.table_db == table
+    assert tell_roles(source, roles)
