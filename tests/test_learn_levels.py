@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from models.gainsource import (
     InputAudioError,
@@ -26,6 +27,7 @@ from models.learn.levels import (
     role_table,
 )
 from models.learn.recording import Recording
+from models.learn.userdata import list_models
 
 HOP = 2400
 
@@ -123,7 +125,9 @@ def test_the_move_is_bounded_and_bad_audio_is_refused_before_any_state() -> None
     assert np.array_equal(mixer._levels.level_db, before)
 
 
-def test_a_fine_tune_keeps_the_role_levels_of_a_person_who_levels_by_role(tmp_path: Path) -> None:
+def test_a_fine_tune_keeps_the_role_levels_of_a_person_who_levels_by_role(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The real fine-tune on a recording whose faders put each role at its level over the
     channel's loudness: the table is learned, checked on the held-out hops, written to the
     sidecar, and the learned gain source plays it (once told the roles)."""
@@ -150,3 +154,10 @@ def test_a_fine_tune_keeps_the_role_levels_of_a_person_who_levels_by_role(tmp_pa
     source = make_gain_source(str(out))
     assert isinstance(source, LevelledMixer) and source.table_db == table
     assert tell_roles(source, roles)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    folder = tmp_path / "xdg" / "ailive" / "models"
+    folder.mkdir(parents=True)
+    for ext in (".pt", ".json"):
+        (folder / f"taste{ext}").write_bytes(out.with_suffix(ext).read_bytes())
+    entry = next(e for e in list_models() if e.name == "taste")
+    assert "your levels: lead +" in entry.detail  # the largest first: what `ailive models` says

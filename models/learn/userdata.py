@@ -80,5 +80,9 @@ def list_models() -> list[ModelEntry]:
             f"from {t.get('base', '?')}, {t.get('engineer_minutes', '?')} min of "
             f"{len(shows)} show(s): {listed}"
         )
+        levels = t.get("role_levels_db") or {}
+        if isinstance(levels, dict) and levels:
+            top = sorted(levels.items(), key=lambda kv: -abs(float(kv[1])))[:3]
+            detail += "; your levels: " + ", ".join(f"{r} {float(v):+.1f}" for r, v in top)
         out.append(ModelEntry(sidecar.stem, "learned", path, detail))
     return out
