@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from models.gainsource import (
     InputAudioError,
@@ -17,7 +18,7 @@ from models.gainsource import (
     make_gain_source,
     tell_roles,
 )
-from models.learn.finetune import LearnConfig, fine_tune
+from models.learn.finetune import LearnConfig, LearnError, fine_tune
 from models.learn.levels import (
     MAX_CORRECTION_DB,
     LevelledMixer,
@@ -125,12 +126,8 @@ def test_the_move_is_bounded_and_bad_audio_is_refused_before_any_state() -> None
     assert np.array_equal(mixer._levels.level_db, before)
 
 
-def test_a_fine_tune_keeps_the_role_levels_of_a_person_who_levels_by_role(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The real fine-tune on a recording whose faders put each role at its level over the
-    channel's loudness: the table is learned, checked on the held-out hops, written to the
-    sidecar, and the learned gain source plays it (once told the roles)."""
+def _levelling_person() -> tuple[Recording, list[str | None]]:
+    """20 s of four channels whose person puts each role at its level over its loudness."""
     hops, inputs = 400, [-14.0, -30.0, -22.0, -36.0]
     roles: list[str | None] = ["lead", "bass", "pad", "keys"]
     want = {"lead": 8.0, "bass": 2.0, "pad": -6.0, "keys": -4.0}
@@ -142,6 +139,16 @@ def test_a_fine_tune_keeps_the_role_levels_of_a_person_who_levels_by_role(
     rec = Recording("person", ["Vox", "Bass", "Pad", "Keys"], 48_000, HOP, audio,
                     faders - faders.mean(), faders.copy(), np.ones(faders.shape, bool),
                     listen=True, roles=roles)  # fmt: skip
+    return rec, roles
+
+
+def test_a_fine_tune_keeps_the_role_levels_of_a_person_who_levels_by_role(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real fine-tune on a recording whose faders put each role at its level over the
+    channel's loudness: the table is learned, checked on the held-out hops, written to the
+    sidecar, and the learned gain source plays it (once told the roles)."""
+    rec, roles = _levelling_person()
     out = tmp_path / "taste.pt"
     cfg = LearnConfig(steps=10, validate_every=5, blend=1.0)
     fine_tune([rec], checkpoint_path("alm-mr"), out, cfg=cfg, log=lambda _: None)
@@ -161,3 +168,23 @@ def test_a_fine_tune_keeps_the_role_levels_of_a_person_who_levels_by_role(
         (folder / f"taste{ext}").write_bytes(out.with_suffix(ext).read_bytes())
     entry = next(e for e in list_models() if e.name == "taste")
     assert "your levels: lead +" in entry.detail  # the largest first: what `ailive models` says
+
+
+def test_a_refused_fine_tune_still_keeps_the_persons_levels_on_the_base(tmp_path: Path) -> None:
+    """A fine-tune that does not move the network (lr 0) is no better than the base: the base's
+    weights are saved with the role levels, which do help; without levels nothing is saved."""
+    rec, _ = _levelling_person()
+    out = tmp_path / "levels.pt"
+    cfg = LearnConfig(steps=2, lr=0.0, validate_every=1, blend=1.0)
+    fine_tune([rec], checkpoint_path("alm-mr"), out, cfg=cfg, log=lambda _: None)
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["training"]["network"].startswith("the base's")
+    assert meta["training"]["role_levels_db"]
+    base = torch.load(checkpoint_path("alm-mr"), weights_only=True)
+    saved = torch.load(out, weights_only=True)
+    assert all(torch.equal(base[k], saved[k]) for k in base)
+    bare = tmp_path / "bare.pt"
+    cfg.levels = False
+    with pytest.raises(LearnError, match="refused"):
+        fine_tune([rec], checkpoint_path("alm-mr"), bare, cfg=cfg, log=lambda _: None)
+    assert not bare.exists()

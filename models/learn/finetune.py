@@ -383,17 +383,26 @@ def fine_tune(
     result = LearnResult(None, base_loss, best[0], history, train_s, features_s,
                          0.0, minutes)  # fmt: skip
     result.cpu_s = time.process_time() - cpu0
-    if not best[0] < base_loss:
-        raise LearnError(
-            f"refused: the fine-tuned model does no better than {base_name or base.stem} on the "
-            f"held-out {cfg.holdout:.0%} ({best[0]:.3f} vs {base_loss:.3f} dB); nothing saved"
-        )
-    model.load_state_dict(best[1])
+    network_kept = best[0] < base_loss
     levels: dict[str, float] = {}
     levels_check: dict[str, float] = {}
+    refusal = (
+        f"refused: the fine-tuned model does no better than {base_name or base.stem} on the "
+        f"held-out {cfg.holdout:.0%} ({best[0]:.3f} vs {base_loss:.3f} dB)"
+    )
+    if not network_kept:
+        if not cfg.levels:
+            raise LearnError(refusal + "; nothing saved")
+        # The network stays the base's; your levels may still be worth keeping on top of it.
+        say(refusal + ": the base's weights are kept, with your role levels if they help")
+        best = (base_loss, base_state)
+        result.learned_loss = base_loss
+    model.load_state_dict(best[1])
     if cfg.levels:
         levels, levels_check = _learned_levels(model, recordings, cfg)
         say(_levels_line(levels, levels_check))
+        if not network_kept and not levels:
+            raise LearnError(refusal + ", and no role levels helped either; nothing saved")
     before = read_sidecar(base)
     training = {
         "learned_from": [r.name for r in recordings],
@@ -406,6 +415,7 @@ def fine_tune(
         "cpu_s": round(result.cpu_s, 1),
         "base_training": {k: before.get("training", {}).get(k) for k in ("data", "steps")},
         "role_levels_db": levels,
+        "network": "fine-tuned" if network_kept else "the base's (the fine-tune was refused)",
     }
     metrics = {"heldout_loss_db": round(best[0], 4), "base_heldout_loss_db": round(base_loss, 4),
                "heldout_balance_l1_db": levels_check}  # fmt: skip
