@@ -139,9 +139,10 @@ def balance_against_engineer(
     mix_truth = BalanceTruth(truth.names, truth.roles, contributions, heard)
     levels = target_levels(mix_truth, 48_000)
     audio = rec.audio[:, a * HOP : b * HOP]
+    roles = [c.role for c in data.song.meta.channels]  # the band's, as `--roles` tells a show
     out = {}
     for name, source in systems.items():
-        tell_roles(source, roles_of_song(folder))  # the band's roles, as `--roles` tells a show
+        tell_roles(source, roles)
         gains = stream_gains(source, audio, HOP, 48_000)
         curve = predicted_curve(gains, HOP, n)
         errs = balance_errors(mix_truth, levels, curve, 48_000)
@@ -243,7 +244,7 @@ def main() -> int:
     for name, a, b in spans_b:
         folder = next(f for f in folders if f.name == name)
         per = balance_against_engineer(folder, rec_b, a, b, systems)
-        song_roles = [c.role for c in read_song_data(folder).song.meta.channels]
+        song_roles = roles_of_song(folder)
         for k, errs in per.items():
             errors[k] += errs
             for r, e in zip(song_roles, errs, strict=False):

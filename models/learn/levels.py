@@ -145,9 +145,17 @@ def apply_levels(
     levels = RunningLevels(audio.shape[0])
     out = np.array(gains_db, dtype=np.float64)
     for t in range(out.shape[0]):
-        levels.push(frame_db(audio[:, t * hop : (t + 1) * hop]), out[t].copy())
-        out[t] += correction_db(table, levels)
+        out[t] = levelled(levels, table, audio[:, t * hop : (t + 1) * hop], out[t])
     return out
+
+
+def levelled(
+    levels: RunningLevels, table: np.ndarray, hop: np.ndarray, gains_db: np.ndarray
+) -> np.ndarray:
+    """One hop of LevelledMixer: the hop's loudness and the network's gains into `levels`, the
+    gains with the table's correction."""
+    levels.push(frame_db(hop), gains_db)
+    return np.asarray(gains_db + correction_db(table, levels))
 
 
 def balance_l1(gains_db: np.ndarray, faders_db: np.ndarray) -> tuple[float, int]:
@@ -223,23 +231,19 @@ class LevelledMixer:
     def set_roles(self, roles: Sequence[str | None] | None) -> None:
         self._roles = list(roles) if roles is not None else None
         tell_roles(self.inner, roles)
-        self._table_db = self._table(self._n)
-
-    def _table(self, n: int) -> np.ndarray:
-        return table_vector(self.table_db, self._roles, n)
+        self._table_db = table_vector(self.table_db, self._roles, self._n)
 
     def reset(self, n_channels: int, sample_rate: int) -> None:
         self.inner.reset(n_channels, sample_rate)
         self._n = n_channels
         self._levels = RunningLevels(n_channels)
-        self._table_db = self._table(n_channels)
+        self._table_db = table_vector(self.table_db, self._roles, n_channels)
 
     def step(self, hop: np.ndarray) -> np.ndarray:
         gains = self.inner.step(hop)  # checks the hop before any state here changes
         if not np.isfinite(self._table_db).any():
             return gains
-        self._levels.push(frame_db(np.asarray(hop, dtype=np.float32)), gains)
-        return np.asarray(gains + correction_db(self._table_db, self._levels))
+        return levelled(self._levels, self._table_db, np.asarray(hop, np.float32), gains)
 
     def __getattr__(self, name: str) -> Any:  # active_runtime and the like: the network's
         inner = self.__dict__.get("inner")
