@@ -362,12 +362,11 @@ class Engine:
             reason = f"capture lost: {why}"
             self.safety.fault(reason)
             self.stats.faults += 1
-            self.source_lost = reason
             self.stats.events.append((now, "hold: capture"))
             log.error("%s; every fader frozen, waiting for the device", reason)
             self._event("fault", reason=reason)
         else:
-            self.source_lost = ""
+            reason = ""
             self.gain_source.reset(self.n, self.source.sample_rate)
             self.gate.reset(self.n, self.hop_s)
             self.stats.events.append((now, "resume: capture"))
@@ -376,11 +375,13 @@ class Engine:
         if self.latest is not None and self.on_hop is not None:  # the TUI shows it now
             self.latest = replace(
                 self.latest,
-                source_lost=self.source_lost,
+                source_lost=reason,
                 faults=self.stats.faults,
                 last_fault=self.safety.last_fault,
             )
             self.on_hop(self.latest)
+        # Last: whoever reads the state from another thread finds the snapshot already sent.
+        self.source_lost = reason
 
     def _event(self, kind: str, **fields: Any) -> None:
         if self.on_event is not None:
