@@ -130,12 +130,14 @@ def _network(path: Path, name: str) -> GainSource:
     from models.inference import StreamingMixer
 
     mixer = StreamingMixer.from_checkpoint(path, name)
-    levels = read_sidecar(path).get("training", {}).get("role_levels_db") or {}
+    training = read_sidecar(path).get("training", {})
+    levels = training.get("role_levels_db") or {}
     if not levels:
         return mixer
     from models.learn.levels import LevelledMixer
 
-    return LevelledMixer(mixer, {str(k): float(v) for k, v in levels.items()})
+    table = {str(k): float(v) for k, v in levels.items()}
+    return LevelledMixer(mixer, table, float(training.get("role_levels_strength", 1.0)))
 
 
 GAIN_SOURCES: dict[str, Callable[[], GainSource]] = {

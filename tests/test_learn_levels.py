@@ -21,6 +21,7 @@ from models.gainsource import (
 from models.learn.finetune import LearnConfig, LearnError, fine_tune
 from models.learn.levels import (
     MAX_CORRECTION_DB,
+    STRENGTHS,
     LevelledMixer,
     RunningLevels,
     fit_role_levels,
@@ -156,10 +157,15 @@ def test_a_fine_tune_keeps_the_role_levels_of_a_person_who_levels_by_role(
     table = meta["training"]["role_levels_db"]
     check = meta["metrics"]["heldout_balance_l1_db"]
     assert check["with"] < check["without"]
+    # the strength kept is the one of the grid that did best on the held-out hops
+    strength = meta["training"]["role_levels_strength"]
+    assert strength == check["strength"] in STRENGTHS
+    assert check["with"] == min(check[f"with {s:g}"] for s in STRENGTHS)
     assert abs((table["lead"] - table["bass"]) - 6.0) < 0.5
     assert abs((table["pad"] - table["keys"]) + 2.0) < 0.5
     source = make_gain_source(str(out))
     assert isinstance(source, LevelledMixer) and source.table_db == table
+    assert source.strength == strength
     assert tell_roles(source, roles)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     folder = tmp_path / "xdg" / "ailive" / "models"
@@ -168,6 +174,7 @@ def test_a_fine_tune_keeps_the_role_levels_of_a_person_who_levels_by_role(
         (folder / f"taste{ext}").write_bytes(out.with_suffix(ext).read_bytes())
     entry = next(e for e in list_models() if e.name == "taste")
     assert "your levels: lead +" in entry.detail  # the largest first: what `ailive models` says
+    assert ("of the way" in entry.detail) == (strength < 1.0)
 
 
 def test_a_refused_fine_tune_still_keeps_the_persons_levels_on_the_base(tmp_path: Path) -> None:
@@ -188,3 +195,24 @@ def test_a_refused_fine_tune_still_keeps_the_persons_levels_on_the_base(tmp_path
     with pytest.raises(LearnError, match="refused"):
         fine_tune([rec], checkpoint_path("alm-mr"), bare, cfg=cfg, log=lambda _: None)
     assert not bare.exists()
+
+
+def test_strength_moves_part_of_the_way_and_a_changeover_starts_afresh() -> None:
+    audio = noise([-20.0, -26.0, -30.0], 100)
+    inner = Fixed([0.0, 2.0, -1.0])
+    table = {"lead": 3.0, "bass": 0.0, "pad": -3.0}
+    roles: list[str | None] = ["lead", "bass", "pad"]
+    full, half = LevelledMixer(inner, table), LevelledMixer(inner, table, strength=0.5)
+    for mixer in (full, half):
+        mixer.set_roles(roles)
+    moved_full = run(full, audio)[-1] - inner.gains
+    moved_half = run(half, audio)[-1] - inner.gains
+    assert np.abs(moved_full).max() > 1.0
+    assert np.allclose(moved_half, 0.5 * moved_full, atol=1e-9)
+    with pytest.raises(ValueError, match="strength"):
+        LevelledMixer(inner, table, strength=1.5)
+    # The band changes: the pad channel now carries a quiet keys part. Its old level (a loud
+    # pad) must not set the new part's fader; the two unchanged channels keep their history.
+    full.set_roles(["lead", "bass", "keys"])
+    assert np.isnan(full._levels.level_db[2])
+    assert np.isfinite(full._levels.level_db[:2]).all()

@@ -287,7 +287,7 @@ def _levels_line(levels: dict[str, float], check: dict[str, float]) -> str:
     said = ", ".join(f"{r} {v:+.1f}" for r, v in levels.items())
     verdict = f"kept: {said} dB" if levels else "dropped"
     return (f"role levels {verdict} (held-out balance error {check['without']:.2f} dB without, "
-            f"{check['with']:.2f} dB with)")  # fmt: skip
+            f"{check['with']:.2f} dB with, {check['strength']:.0%} of the way)")  # fmt: skip
 
 
 def fine_tune(
@@ -415,6 +415,7 @@ def fine_tune(
         "cpu_s": round(result.cpu_s, 1),
         "base_training": {k: before.get("training", {}).get(k) for k in ("data", "steps")},
         "role_levels_db": levels,
+        "role_levels_strength": levels_check.get("strength", 1.0) if levels else 1.0,
         "network": "fine-tuned" if network_kept else "the base's (the fine-tune was refused)",
     }
     metrics = {"heldout_loss_db": round(best[0], 4), "base_heldout_loss_db": round(base_loss, 4),

@@ -38,6 +38,8 @@ RELAX_DB_PER_HOP = 0.0125
 """0.25 dB a second: how fast that margin widens while nothing on the channel plays."""
 MAX_CORRECTION_DB = 9.0
 """The most the table moves a channel away from where the network has it."""
+STRENGTHS = (0.25, 0.5, 0.75, 1.0)
+"""How far toward the table a learned model moves (the one with the lowest held-out error)."""
 MIN_HOPS = 200
 """Hops of the engineer's a role needs in the training part to get a level (10 s)."""
 
@@ -64,6 +66,15 @@ class RunningLevels:
         self.level_db = np.full(n_channels, np.nan)
         self.mean_gain_db = np.full(n_channels, np.nan)
 
+    def forget(self, rows: np.ndarray) -> None:
+        """Clear these channels' memory (a changeover: another source on the channel)."""
+        self._db[rows] = -np.inf
+        self._gain[rows] = 0.0
+        self._at[rows] = 0
+        self._since[rows] = 0.0
+        self.level_db[rows] = np.nan
+        self.mean_gain_db[rows] = np.nan
+
     def push(self, db: np.ndarray, gain_db: np.ndarray) -> None:
         top = self._db.max(axis=1)
         margin = PLAYING_DB + RELAX_DB_PER_HOP * self._since
@@ -84,15 +95,16 @@ class RunningLevels:
         self.mean_gain_db[rows] = np.where(active, self._gain[rows], 0.0).sum(axis=1) / n
 
 
-def correction_db(table_db: np.ndarray, levels: RunningLevels) -> np.ndarray:
+def correction_db(table_db: np.ndarray, levels: RunningLevels, strength: float = 1.0) -> np.ndarray:
     """(C,) what to add to the network's gains: each tabled channel's static level moved to
-    its role's level over its active loudness, the move centred over those channels (nothing
-    with fewer than two) and bounded."""
+    its role's level over its active loudness (`strength` of the way: 1 all of it, 0.5 half
+    way between the network's level and the table's), the move centred over those channels
+    (nothing with fewer than two) and bounded."""
     want = table_db - levels.level_db - levels.mean_gain_db
     ok = np.isfinite(want)
     out = np.zeros(len(want))
     if ok.sum() >= 2:
-        out[ok] = want[ok] - want[ok].mean()
+        out[ok] = strength * (want[ok] - want[ok].mean())
     return np.clip(out, -MAX_CORRECTION_DB, MAX_CORRECTION_DB)
 
 
@@ -138,24 +150,28 @@ def table_vector(
 
 
 def apply_levels(
-    audio: np.ndarray, gains_db: np.ndarray, table: np.ndarray, hop: int
+    audio: np.ndarray, gains_db: np.ndarray, table: np.ndarray, hop: int, strength: float = 1.0
 ) -> np.ndarray:
     """What LevelledMixer returns for `gains_db` (frames, C), the network's gains streamed over
     `audio` (C, frames * hop), replayed offline."""
     levels = RunningLevels(audio.shape[0])
     out = np.array(gains_db, dtype=np.float64)
     for t in range(out.shape[0]):
-        out[t] = levelled(levels, table, audio[:, t * hop : (t + 1) * hop], out[t])
+        out[t] = levelled(levels, table, audio[:, t * hop : (t + 1) * hop], out[t], strength)
     return out
 
 
 def levelled(
-    levels: RunningLevels, table: np.ndarray, hop: np.ndarray, gains_db: np.ndarray
+    levels: RunningLevels,
+    table: np.ndarray,
+    hop: np.ndarray,
+    gains_db: np.ndarray,
+    strength: float = 1.0,
 ) -> np.ndarray:
     """One hop of LevelledMixer: the hop's loudness and the network's gains into `levels`, the
     gains with the table's correction."""
     levels.push(frame_db(hop), gains_db)
-    return np.asarray(gains_db + correction_db(table, levels))
+    return np.asarray(gains_db + correction_db(table, levels, strength))
 
 
 def balance_l1(gains_db: np.ndarray, faders_db: np.ndarray) -> tuple[float, int]:
@@ -198,16 +214,22 @@ def learn_levels(
     table = role_table(samples)
     if not table or not held:
         return {}, {}
-    sums = {"without": [0.0, 0], "with": [0.0, 0]}
+    keys = ["without", *(f"with {s:g}" for s in STRENGTHS)]
+    sums = {k: [0.0, 0] for k in keys}
     for audio, faders, roles in held:
         gains = stream(audio, roles)
-        levelled = apply_levels(audio, gains, table_vector(table, roles, audio.shape[0]),
-                                recordings[0].hop)  # fmt: skip
-        for key, g in (("without", gains), ("with", levelled)):
+        vector = table_vector(table, roles, audio.shape[0])
+        played = {"without": gains}
+        for s in STRENGTHS:
+            played[f"with {s:g}"] = apply_levels(audio, gains, vector, recordings[0].hop, s)
+        for key, g in played.items():
             total, count = balance_l1(g, faders)
             sums[key][0] += total
             sums[key][1] += count
-    check = {k: round(v[0] / v[1], 4) if v[1] else float("nan") for k, v in sums.items()}
+    l1 = {k: round(v[0] / v[1], 4) if v[1] else float("nan") for k, v in sums.items()}
+    best = min(STRENGTHS, key=lambda s: l1[f"with {s:g}"])
+    check = {"without": l1["without"], "with": l1[f"with {best:g}"], "strength": best,
+             **{k: v for k, v in l1.items() if k != "without"}}  # fmt: skip
     if not check["with"] < check["without"]:
         return {}, check
     return table, check
@@ -219,19 +241,32 @@ class LevelledMixer:
 
     uses_roles = True
 
-    def __init__(self, inner: GainSource, table_db: dict[str, float]) -> None:
+    def __init__(
+        self, inner: GainSource, table_db: dict[str, float], strength: float = 1.0
+    ) -> None:
+        if not 0.0 <= strength <= 1.0:
+            raise ValueError(f"role-level strength {strength} is not within 0..1")
         self.inner = inner
         self.name = inner.name
         self.table_db = dict(table_db)
+        self.strength = float(strength)
         self._roles: list[str | None] | None = None
         self._n = 0
         self._table_db = np.zeros(0)
         self._levels = RunningLevels(0)
 
     def set_roles(self, roles: Sequence[str | None] | None) -> None:
+        """Tell the channels' roles; a channel whose role changes (a changeover to another
+        band) starts its level afresh, its history being another source's."""
+        before = self._roles
         self._roles = list(roles) if roles is not None else None
         tell_roles(self.inner, roles)
         self._table_db = table_vector(self.table_db, self._roles, self._n)
+        if before is not None and self._roles is not None and len(before) == self._n:
+            changed = [i for i in range(self._n) if i >= len(self._roles)
+                       or self._roles[i] != before[i]]  # fmt: skip
+            if changed:
+                self._levels.forget(np.asarray(changed))
 
     def reset(self, n_channels: int, sample_rate: int) -> None:
         self.inner.reset(n_channels, sample_rate)
@@ -243,7 +278,8 @@ class LevelledMixer:
         gains = self.inner.step(hop)  # checks the hop before any state here changes
         if not np.isfinite(self._table_db).any():
             return gains
-        return levelled(self._levels, self._table_db, np.asarray(hop, np.float32), gains)
+        hop32 = np.asarray(hop, np.float32)
+        return levelled(self._levels, self._table_db, hop32, gains, self.strength)
 
     def __getattr__(self, name: str) -> Any:  # active_runtime and the like: the network's
         inner = self.__dict__.get("inner")

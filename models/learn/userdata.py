@@ -84,5 +84,8 @@ def list_models() -> list[ModelEntry]:
         if isinstance(levels, dict) and levels:
             top = sorted(levels.items(), key=lambda kv: -abs(float(kv[1])))[:3]
             detail += "; your levels: " + ", ".join(f"{r} {float(v):+.1f}" for r, v in top)
+            strength = float(t.get("role_levels_strength", 1.0))
+            if strength < 1.0:
+                detail += f" ({strength:.0%} of the way)"
         out.append(ModelEntry(sidecar.stem, "learned", path, detail))
     return out
