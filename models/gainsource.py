@@ -136,8 +136,15 @@ def _network(path: Path, name: str) -> GainSource:
         return mixer
     from models.learn.levels import LevelledMixer
 
-    table = {str(k): float(v) for k, v in levels.items()}
-    return LevelledMixer(mixer, table, float(training.get("role_levels_strength", 1.0)))
+    strength = training.get("role_levels_strength", 1.0)
+    try:
+        table = {str(k): float(v) for k, v in levels.items()}
+        return LevelledMixer(mixer, table, float(strength))
+    except (AttributeError, TypeError, ValueError):
+        raise ValueError(
+            f"{path.with_suffix('.json')}: its role levels are not a table of dB values with a "
+            f"strength within 0..1 (role_levels_strength {strength!r}); learn the model again"
+        ) from None
 
 
 GAIN_SOURCES: dict[str, Callable[[], GainSource]] = {

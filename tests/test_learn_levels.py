@@ -22,6 +22,7 @@ from models.learn.finetune import LearnConfig, LearnError, fine_tune
 from models.learn.levels import (
     MAX_CORRECTION_DB,
     STRENGTHS,
+    TRUST_HOPS,
     LevelledMixer,
     RunningLevels,
     fit_role_levels,
@@ -216,3 +217,33 @@ def test_strength_moves_part_of_the_way_and_a_changeover_starts_afresh() -> None
     full.set_roles(["lead", "bass", "keys"])
     assert np.isnan(full._levels.level_db[2])
     assert np.isfinite(full._levels.level_db[:2]).all()
+
+
+@pytest.mark.parametrize("strength", ["half", 1.5])
+def test_a_corrupt_strength_in_a_sidecar_is_one_clear_error(
+    tmp_path: Path, strength: object
+) -> None:
+    out = tmp_path / "bad.pt"
+    out.write_bytes(checkpoint_path("alm-mr").read_bytes())
+    meta = json.loads(checkpoint_path("alm-mr").with_suffix(".json").read_text())
+    meta["weights"] = out.name
+    meta["training"]["role_levels_db"] = {"lead": 3.0, "bass": -3.0}
+    meta["training"]["role_levels_strength"] = strength
+    out.with_suffix(".json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="role levels are not a table") as err:
+        make_gain_source(str(out))
+    assert "\n" not in str(err.value)
+
+
+def test_a_level_heard_for_a_moment_moves_its_fader_only_a_little() -> None:
+    """The correction grows with the frames a channel has played: a tenth of TRUST_HOPS in, a
+    tenth of the way; from TRUST_HOPS on, all of it."""
+    audio = noise([-20.0, -26.0, -30.0], TRUST_HOPS + 20)
+    inner = Fixed([0.0, 2.0, -1.0])
+    mixer = LevelledMixer(inner, {"lead": 3.0, "bass": 0.0, "pad": -3.0})
+    mixer.set_roles(["lead", "bass", "pad"])
+    moved = run(mixer, audio) - inner.gains
+    early, full = moved[TRUST_HOPS // 10 - 1], moved[-1]
+    assert np.abs(full).max() > 1.0
+    assert np.allclose(early, full / 10, atol=0.1)
+    assert np.allclose(moved[TRUST_HOPS - 1], full, atol=0.05)

@@ -10,8 +10,10 @@ active level) while the network's moves around its own running level are kept, s
 stay the model's and the balance becomes the engineer's.
 
 Safety: the correction is centred (the mix's overall level stays the network's), bounded to
-+-MAX_CORRECTION_DB, changes only as the 30 s level estimates move, and holds a channel's last
-estimate while nothing on it plays (a resting channel's bleed is never levelled up). Channels
++-MAX_CORRECTION_DB, changes only as the 30 s level estimates move, grows with the frames a
+channel has played over its first TRUST_HOPS (a level read from a few notes does not set a
+fader), and holds a channel's last estimate while nothing on it plays (a resting channel's bleed
+is never levelled up). Channels
 without a role in the table keep the network's gain as it is.
 """
 
@@ -40,6 +42,9 @@ MAX_CORRECTION_DB = 9.0
 """The most the table moves a channel away from where the network has it."""
 STRENGTHS = (0.25, 0.5, 0.75, 1.0)
 """How far toward the table a learned model moves (the one with the lowest held-out error)."""
+TRUST_HOPS = 100
+"""Playing frames (5 s) before a channel's level is trusted in full: its correction grows with
+the frames heard until then, so a level read from the first few frames does not set a fader."""
 MIN_HOPS = 200
 """Hops of the engineer's a role needs in the training part to get a level (10 s)."""
 
@@ -63,6 +68,8 @@ class RunningLevels:
         self._gain = np.zeros((n_channels, window))
         self._at = np.zeros(n_channels, dtype=np.int64)
         self._since = np.zeros(n_channels)
+        self.count = np.zeros(n_channels, dtype=np.int64)
+        """Playing frames heard (up to the window's length)."""
         self.level_db = np.full(n_channels, np.nan)
         self.mean_gain_db = np.full(n_channels, np.nan)
 
@@ -72,6 +79,7 @@ class RunningLevels:
         self._gain[rows] = 0.0
         self._at[rows] = 0
         self._since[rows] = 0.0
+        self.count[rows] = 0
         self.level_db[rows] = np.nan
         self.mean_gain_db[rows] = np.nan
 
@@ -87,6 +95,7 @@ class RunningLevels:
         self._db[rows, cols] = db[rows]
         self._gain[rows, cols] = np.nan_to_num(np.asarray(gain_db, dtype=np.float64)[rows])
         self._at[rows] = (cols + 1) % self._db.shape[1]
+        self.count[rows] = np.minimum(self.count[rows] + 1, self._db.shape[1])
         ring = self._db[rows]
         active = ring >= ring.max(axis=1, keepdims=True) - ACTIVE_DB
         n = active.sum(axis=1)
@@ -104,7 +113,9 @@ def correction_db(table_db: np.ndarray, levels: RunningLevels, strength: float =
     ok = np.isfinite(want)
     out = np.zeros(len(want))
     if ok.sum() >= 2:
-        out[ok] = strength * (want[ok] - want[ok].mean())
+        trust = np.minimum(1.0, levels.count[ok] / TRUST_HOPS)
+        moved = strength * trust * (want[ok] - want[ok].mean())
+        out[ok] = moved - moved.mean()
     return np.clip(out, -MAX_CORRECTION_DB, MAX_CORRECTION_DB)
 
 
