@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from models.data.store import read_song_data
+from models.eval.run import find_songs
 from models.gainsource import checkpoint_path
 from models.learn.levels import fit_role_levels, role_table
 from models.train.features import channel_ideal_db
@@ -51,7 +52,7 @@ def main() -> int:
     ap.add_argument("--static-oracle", action="store_true")
     ap.add_argument("--out", type=Path, required=True, help="folder: OUT/NAME.pt + .json")
     args = ap.parse_args()
-    folders = sorted(p for p in (args.data / args.split).iterdir() if (p / "channels").is_dir())
+    folders = find_songs(args.data, args.split)
     samples: dict[str, list[float]] = {}
     for folder in folders:
         audio, faders, roles, hop = song_faders(folder, args.static_oracle)

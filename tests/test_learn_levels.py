@@ -221,9 +221,11 @@ def test_strength_moves_part_of_the_way_and_a_changeover_starts_afresh() -> None
 
 @pytest.mark.parametrize("strength", ["half", 1.5])
 def test_a_corrupt_strength_in_a_sidecar_is_one_clear_error(
-    tmp_path: Path, strength: object
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, strength: object
 ) -> None:
-    out = tmp_path / "bad.pt"
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    out = tmp_path / "xdg" / "ailive" / "models" / "bad.pt"
+    out.parent.mkdir(parents=True)
     out.write_bytes(checkpoint_path("alm-mr").read_bytes())
     meta = json.loads(checkpoint_path("alm-mr").with_suffix(".json").read_text())
     meta["weights"] = out.name
@@ -233,6 +235,9 @@ def test_a_corrupt_strength_in_a_sidecar_is_one_clear_error(
     with pytest.raises(ValueError, match="role levels are not a table") as err:
         make_gain_source(str(out))
     assert "\n" not in str(err.value)
+    # `ailive models` lists it (with the error where it cannot read it), it does not crash
+    entry = next(e for e in list_models() if e.name == "bad")
+    assert ("not a table" in entry.error) == isinstance(strength, str)
 
 
 def test_a_level_heard_for_a_moment_moves_its_fader_only_a_little() -> None:

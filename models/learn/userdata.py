@@ -8,6 +8,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -80,12 +81,22 @@ def list_models() -> list[ModelEntry]:
             f"from {t.get('base', '?')}, {t.get('engineer_minutes', '?')} min of "
             f"{len(shows)} show(s): {listed}"
         )
-        levels = t.get("role_levels_db") or {}
-        if isinstance(levels, dict) and levels:
-            top = sorted(levels.items(), key=lambda kv: -abs(float(kv[1])))[:3]
-            detail += "; your levels: " + ", ".join(f"{r} {float(v):+.1f}" for r, v in top)
-            strength = float(t.get("role_levels_strength", 1.0))
-            if strength < 1.0:
-                detail += f" ({strength:.0%} of the way)"
+        try:
+            detail += _levels_detail(t)
+        except (TypeError, ValueError):
+            out.append(ModelEntry(sidecar.stem, "learned", path, detail,
+                                  "its role levels are not a table of dB values"))  # fmt: skip
+            continue
         out.append(ModelEntry(sidecar.stem, "learned", path, detail))
     return out
+
+
+def _levels_detail(training: dict[str, Any]) -> str:
+    """ "; your levels: lead +8.5, ..." (the three largest) and how far they move, or ""."""
+    levels = training.get("role_levels_db") or {}
+    if not isinstance(levels, dict) or not levels:
+        return ""
+    top = sorted(levels.items(), key=lambda kv: -abs(float(kv[1])))[:3]
+    said = "; your levels: " + ", ".join(f"{r} {float(v):+.1f}" for r, v in top)
+    strength = float(training.get("role_levels_strength", 1.0))
+    return said + (f" ({strength:.0%} of the way)" if strength < 1.0 else "")
